@@ -1,0 +1,1 @@
+"""paratopic.cluster: topics over a paragraph index (UMAP + HDBSCAN), keywords and reports."""

@@ -1,0 +1,42 @@
+"""paratopic.embed: articles -> clean paragraphs -> vectors -> FAISS index -> lookup.
+
+>>> from embed import read_corpus, ParagraphIndex
+>>> corpus = read_corpus("seeds/")
+>>> index = ParagraphIndex.build(corpus)
+>>> index.search("Triều Tiên phóng tên lửa đạn đạo", k=5)
+"""
+
+from __future__ import annotations
+
+from embed.cache import EmbeddingCache
+from embed.embedders import E5Embedder, Embedder, SentenceTransformerEmbedder, load_embedder
+from embed.errors import (
+    EmbedderMismatchError,
+    IndexFormatError,
+    InputError,
+    MissingDependencyError,
+    ModelLoadError,
+    ParatopicError,
+)
+from embed.index import ParagraphIndex
+from embed.reading import read_corpus
+from embed.results import SearchResults
+from embed.text import normalize_text
+
+__all__ = [
+    "read_corpus",
+    "normalize_text",
+    "ParagraphIndex",
+    "SearchResults",
+    "Embedder",
+    "E5Embedder",
+    "SentenceTransformerEmbedder",
+    "load_embedder",
+    "EmbeddingCache",
+    "ParatopicError",
+    "InputError",
+    "IndexFormatError",
+    "EmbedderMismatchError",
+    "ModelLoadError",
+    "MissingDependencyError",
+]

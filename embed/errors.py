@@ -1,0 +1,38 @@
+"""Exceptions raised by paratopic. Every message names the file, row or
+value at fault and what was expected."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ParatopicError",
+    "InputError",
+    "IndexFormatError",
+    "EmbedderMismatchError",
+    "ModelLoadError",
+    "MissingDependencyError",
+]
+
+
+class ParatopicError(Exception):
+    """Base class of all errors paratopic raises on purpose."""
+
+
+class InputError(ParatopicError, ValueError):
+    """Articles could not be read: a missing, empty or undecodable file, a
+    missing column, or a value of the wrong type."""
+
+
+class IndexFormatError(ParatopicError):
+    """A saved index directory is missing, incomplete or corrupted."""
+
+
+class EmbedderMismatchError(ParatopicError):
+    """An index is used with an embedder other than the one it was built with."""
+
+
+class ModelLoadError(ParatopicError):
+    """An embedding model could not be loaded."""
+
+
+class MissingDependencyError(ParatopicError, ImportError):
+    """An optional dependency is not installed; the message names the extra."""
