@@ -12,6 +12,7 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,13 +54,12 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 def _check_texts(texts: Sequence[str] | str) -> list[str]:
-    if isinstance(texts, str):
-        return [texts]
-    texts = list(texts)
+    """A list of texts, each in NFC (the model must never see NFD)."""
+    texts = [texts] if isinstance(texts, str) else list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise InputError(f"text {i} is {type(text).__name__} {text!r}; expected str")
-    return texts
+    return [unicodedata.normalize("NFC", text) for text in texts]
 
 
 class Embedder(ABC):

@@ -50,10 +50,8 @@ _RELATED_HEADINGS = re.compile(
     re.IGNORECASE,
 )
 
-_CAPTION = re.compile(
-    r"(\(?\b(ảnh|nguồn|photo|image|source|credit)\s*:\s*[^()]{1,60}\)?\s*$)|(\bảnh \d+\S)",
-    re.IGNORECASE,
-)
+_CAPTION = re.compile(r"\(?\b(ảnh|nguồn|photo|image|source|credit)\s*:\s*[^()]{1,60}\)?\s*$", re.IGNORECASE)
+_IMAGE_GLUE = re.compile(r"\bảnh \d+(?=\S)")
 
 BOILERPLATE_REASONS = (
     "share/social line",
@@ -99,7 +97,7 @@ def flag_paragraphs(
         elif doc_id in in_related or _RELATED_HEADINGS.match(text):
             in_related.add(doc_id)
             reason = "related-articles section"
-        elif n_words[i] <= max_caption_words and _CAPTION.search(text):
+        elif (n_words[i] <= max_caption_words and _CAPTION.search(text)) or _IMAGE_GLUE.search(text):
             reason = "photo caption"
         elif text.startswith("[") and text.endswith("]") and n_words[i] <= max_repeat_words * 2:
             reason = "related-article link"

@@ -87,7 +87,7 @@ def _build_faiss(kind: str, vectors: np.ndarray) -> faiss.Index:
         index.hnsw.efConstruction = 80
     elif kind == "ivf":
         nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), max(n // 39, 1)))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), nlist, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         if n:
             sample = vectors[np.random.default_rng(0).permutation(n)[: max(nlist * 64, 10_000)]]
             index.train(sample)

@@ -72,7 +72,7 @@ class SearchResults:
         table.add_column("#", justify="right", width=3)
         table.add_column("score", justify="right", width=6)
         table.add_column("paragraph", overflow="fold", width=24)
-        table.add_column("title", overflow="fold", ratio=1)
+        table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=28)
         table.add_column("text", overflow="fold", ratio=3)
         for hit in self:
             row = [str(hit["rank"]), f"{hit['score']:.3f}", hit["id"], hit["title"] or "", hit["text"]]
