@@ -195,7 +195,8 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.device = device
         self._model = _load_st(SentenceTransformer, self.model_id, folder, device)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         prompts = dict(getattr(self._model, "prompts", {}) or {})
         is_e5 = "e5" in self.model_id.lower()
         self.query_prefix = (

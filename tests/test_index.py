@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from conftest import HANOI_DOC, HWASONG, SEEDS
 
-from embed import EmbedderMismatchError, EmbeddingCache, IndexFormatError, ParagraphIndex, read_corpus
-from embed import storage
+from embed import EmbedderMismatchError, EmbeddingCache, IndexFormatError, ParagraphIndex, read_corpus, storage
 
 ICBM = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
 HANOI = "hội nghị thượng đỉnh Mỹ-Triều tại Hà Nội"
