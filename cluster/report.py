@@ -1,0 +1,195 @@
+"""Topic reports: one self-contained HTML file (opens offline, no CDN),
+Markdown, or JSON, all carrying the same facts.
+
+Every paragraph, title and keyword comes from untrusted articles: the HTML
+template autoescapes everything, and figure data embedded in ``<script>`` is
+JSON with ``<``, ``>`` and ``&`` escaped, so article text can never close
+the script or inject markup.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from embed.storage import write_atomic
+
+if TYPE_CHECKING:
+    from cluster.topics import TopicModel
+
+__all__ = ["report_data", "write_report", "REPORT_FORMATS"]
+
+logger = logging.getLogger(__name__)
+
+REPORT_FORMATS = ("html", "md", "json")
+
+
+def _records(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
+    return [{c: row[c] for c in columns} for _, row in frame.iterrows()]
+
+
+def report_data(model: TopicModel, *, title: str | None = None, n_representative: int = 3) -> dict[str, Any]:
+    """All facts of a report as plain, JSON-serialisable data."""
+    index = model.index
+    table = model.paragraph_table()
+    info = model.topic_info()
+    titles = table.drop_duplicates("doc_id").set_index("doc_id")["title"].to_dict()
+    flagged = table[~model.fitted_mask_]
+    topics = []
+    for row in info.itertuples():
+        topic = int(row.topic)
+        reps = model.representative_paragraphs(topic, n=n_representative)
+        periods = model.topics_over_time()
+        timeline = periods[periods["topic"] == topic]
+        topics.append({
+            "topic": topic,
+            "label": row.label,
+            "size": int(row.size),
+            "share": float(row.share),
+            "keywords": [{"word": w, "weight": float(s)} for w, s in model.get_topic(topic)],
+            "representative": _records(reps, ["id", "doc_id", "title", "text", "score"]),
+            "documents": [{"doc_id": d, "title": titles.get(d, "")} for d in row.documents],
+            "nearest": [{"topic": t, "label": model.topic_label(t), "similarity": s} for t, s in model.nearest_topics(topic, n=3)],
+            "timeline": [{"period": str(p.date()), "count": int(c)} for p, c in zip(timeline["period"], timeline["count"])],
+        })
+    outliers = table[model.fitted_mask_ & (table["topic"] < 0)]
+    hierarchy = model.hierarchy()
+    counts = index.info()
+    return {
+        "title": title or "Topic report",
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "overview": {
+            "sources": list(index.sources),
+            "documents": int(counts["documents"]),
+            "paragraphs": int(counts["paragraphs"]),
+            "boilerplate": int(counts["boilerplate"]),
+            "duplicates": int(counts["duplicates"]),
+            "fitted_paragraphs": int(model.fitted_mask_.sum()),
+            "topics": int(model.n_topics_),
+            "outliers": len(outliers),
+            "outlier_share": float(model.outlier_share_),
+            "model": index.model_id,
+            "topic_parameters": model.params_,
+            "message": getattr(model, "message_", ""),
+        },
+        "topics": topics,
+        "hierarchy": [
+            {"parent": int(r.parent), "left": int(r.left), "right": int(r.right), "distance": float(r.distance),
+             "topics": [int(t) for t in r.topics]}
+            for r in hierarchy.itertuples()
+        ],
+        "outliers": _records(outliers, ["id", "doc_id", "title", "text"]),
+        "set_aside": [
+            {"id": r["id"], "doc_id": r["doc_id"], "text": r["text"],
+             "reason": r["boilerplate_reason"] if r["boilerplate"] else f"duplicate of {r['duplicate_of']}",
+             "topic": int(r["topic"])}
+            for _, r in flagged.iterrows()
+        ],
+    }
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe to place inside a <script> element."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _html(model: TopicModel, data: dict[str, Any]) -> str:
+    import plotly.offline
+
+    from cluster.figures import hierarchy_figure, paragraph_map, similarity_heatmap, topic_color
+
+    figures: dict[str, str] = {}
+    if data["overview"]["fitted_paragraphs"]:
+        figures["map"] = paragraph_map(model).to_json()
+    if model.n_topics_ >= 2:
+        figures["hierarchy"] = hierarchy_figure(model).to_json()
+        figures["similarity"] = similarity_heatmap(model).to_json()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.files("cluster") / "templates")),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["color"] = topic_color
+    env.filters["pct"] = lambda x: f"{100 * x:.1f}%"
+    template = env.get_template("report.html.j2")
+    return template.render(
+        data=data,
+        figures_json=_script_json({k: json.loads(v) for k, v in figures.items()}),
+        plotly_js=plotly.offline.get_plotlyjs(),
+    )
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    o = data["overview"]
+    lines = [f"# {cell(data['title'])}", "", f"Generated {data['generated_at']}.", ""]
+    lines += [
+        "## Overview", "",
+        f"- Sources: {', '.join(cell(s) for s in o['sources'])}",
+        f"- Documents: {o['documents']}; paragraphs: {o['paragraphs']} "
+        f"({o['boilerplate']} boilerplate, {o['duplicates']} duplicates set aside; {o['fitted_paragraphs']} modelled)",
+        f"- Topics: {o['topics']}; outliers: {o['outliers']} ({100 * o['outlier_share']:.1f}%)",
+        f"- Embedding model: `{o['model']}`",
+        f"- Topic parameters: `{json.dumps(o['topic_parameters'], ensure_ascii=False, default=str)}`",
+    ]
+    if o["message"]:
+        lines.append(f"- Note: {cell(o['message'])}")
+    lines += ["", "## Topics", "", "| topic | label | size | share | keywords |", "|---:|---|---:|---:|---|"]
+    for t in data["topics"]:
+        words = ", ".join(k["word"] for k in t["keywords"][:8])
+        lines.append(f"| {t['topic']} | {cell(t['label'])} | {t['size']} | {100 * t['share']:.1f}% | {cell(words)} |")
+    for t in data["topics"]:
+        lines += ["", f"### Topic {t['topic']}: {cell(t['label'])}", ""]
+        lines.append("Keywords: " + ", ".join(f"{cell(k['word'])} ({k['weight']:.3f})" for k in t["keywords"]))
+        lines += ["", "Representative paragraphs:", ""]
+        lines += [f"- ({p['score']:.3f}) *{cell(p['title'])}* — {cell(p['text'])}" for p in t["representative"]]
+        lines += ["", "Documents: " + "; ".join(cell(d["title"] or d["doc_id"]) for d in t["documents"])]
+        lines.append("Nearest topics: " + ", ".join(f"{n['topic']} {cell(n['label'])} ({n['similarity']:.3f})" for n in t["nearest"]))
+        if t["timeline"]:
+            lines.append("Timeline: " + ", ".join(f"{p['period']}: {p['count']}" for p in t["timeline"]))
+    if data["hierarchy"]:
+        lines += ["", "## Topic hierarchy", ""]
+        lines += [f"- node {h['parent']} = {h['left']} + {h['right']} (distance {h['distance']:.3f}; topics {h['topics']})"
+                  for h in data["hierarchy"]]
+    lines += ["", f"## Outliers ({len(data['outliers'])})", ""]
+    lines += [f"- `{p['id']}` {cell(p['text'])}" for p in data["outliers"]]
+    lines += ["", f"## Set aside: boilerplate and duplicates ({len(data['set_aside'])})", ""]
+    lines += [f"- `{p['id']}` [{cell(p['reason'])}] {cell(p['text'])}" for p in data["set_aside"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    model: TopicModel, path: str | Path, *, format: str | None = None, title: str | None = None
+) -> Path:
+    """Write a topic report to ``path`` atomically.
+
+    Args:
+        model: a fitted topic model.
+        path: output file.
+        format: ``"html"`` (one self-contained file), ``"md"`` or ``"json"``;
+            by default taken from the file suffix, else HTML.
+        title: the report's title.
+    """
+    path = Path(path)
+    fmt = format or {".md": "md", ".json": "json"}.get(path.suffix.lower(), "html")
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"report format {fmt!r} is not one of {REPORT_FORMATS}")
+    data = report_data(model, title=title)
+    if fmt == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    elif fmt == "md":
+        text = _markdown(data)
+    else:
+        text = _html(model, data)
+    write_atomic(path, text.encode("utf-8"))
+    logger.info("wrote %s report to %s", fmt, path)
+    return path
