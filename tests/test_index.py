@@ -187,3 +187,27 @@ def test_other_embedder_is_refused(seed_index, tmp_path):
 
     with pytest.raises(EmbedderMismatchError, match="someone/else"):
         ParagraphIndex.load(target, embedder=Other())
+
+
+def test_interrupted_embedding_resumes_from_the_cache(e5, tmp_path):
+    texts = [f"Bản tin số {i}: thời tiết tại tỉnh thứ {i} hôm nay có mưa rào và dông vài nơi." for i in range(300)]
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+
+    class Flaky(type(e5)):
+        calls = 0
+
+        def __init__(self):
+            self.__dict__.update(e5.__dict__)
+
+        def embed_passages(self, batch, *, show_progress=False):
+            Flaky.calls += 1
+            if Flaky.calls == 2:
+                raise KeyboardInterrupt("interrupted")
+            return super().embed_passages(batch, show_progress=show_progress)
+
+    with pytest.raises(KeyboardInterrupt):
+        ParagraphIndex.build(texts, embedder=Flaky(), cache=cache)
+    done = cache.count(e5.model_id)
+    assert 0 < done < 300
+    resumed = ParagraphIndex.build(texts, embedder=e5, cache=cache)
+    assert resumed.stats.from_cache == done and resumed.stats.embedded == 300 - done
