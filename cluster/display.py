@@ -1,0 +1,66 @@
+"""Topic tables for Jupyter (HTML) and the terminal (rich)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cluster.topics import TopicModel
+
+__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text"]
+
+_SHOWN_KEYWORDS = 8
+
+
+def _caption(model: TopicModel) -> str:
+    n_fit = int(model.fitted_mask_.sum())
+    if not model.n_topics_:
+        return f"TopicModel: {model.message_}"
+    return (
+        f"TopicModel: {model.n_topics_} topics over {n_fit} paragraphs "
+        f"({100 * model.outlier_share_:.1f}% outliers)"
+    )
+
+
+def topic_table_html(model: TopicModel) -> str:
+    """An HTML table: topic, label, size, share, keywords."""
+    if not hasattr(model, "labels_"):
+        return "<p>TopicModel (not fitted)</p>"
+    rows = []
+    for row in model.topic_info().itertuples(index=False):
+        rows.append(
+            f"<tr><td>{row.topic}</td><td style='text-align:left'>{html.escape(row.label)}</td>"
+            f"<td>{row.size}</td><td>{100 * row.share:.1f}%</td>"
+            f"<td style='text-align:left'>{html.escape(', '.join(row.keywords[:_SHOWN_KEYWORDS]))}</td></tr>"
+        )
+    head = "<tr><th>topic</th><th>label</th><th>size</th><th>share</th><th>keywords</th></tr>"
+    return (
+        f"<table class='paratopic-topics'><caption>{html.escape(_caption(model))}</caption>"
+        f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def topic_table_rich(model: TopicModel) -> Any:
+    """A ``rich.table.Table`` of the topics."""
+    from rich.table import Table
+
+    if not hasattr(model, "labels_"):
+        return "TopicModel (not fitted)"
+    table = Table(title=_caption(model))
+    for name, justify in (("topic", "right"), ("label", "left"), ("size", "right"), ("share", "right"), ("keywords", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in model.topic_info().itertuples(index=False):
+        table.add_row(str(row.topic), row.label, str(row.size), f"{100 * row.share:.1f}%",
+                      ", ".join(row.keywords[:_SHOWN_KEYWORDS]))
+    return table
+
+
+def topic_details_text(model: TopicModel, topic: int, *, n_paragraphs: int = 3, width: int = 160) -> str:
+    """Plain-text details of one topic: keywords with weights, representative paragraphs."""
+    lines = [f"Topic {topic}: {model.topic_label(topic)}"]
+    lines.append("  keywords: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.get_topic(topic)))
+    for para in model.representative_paragraphs(topic, n=n_paragraphs).itertuples(index=False):
+        text = para.text if len(para.text) <= width else para.text[: width - 1] + "…"
+        lines.append(f"  [{para.score:.3f}] {para.id}: {text}")
+    return "\n".join(lines)

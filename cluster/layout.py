@@ -1,0 +1,66 @@
+"""2-D map coordinates for every paragraph of a fitted topic model."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from cluster.topics import TopicModel
+
+__all__ = ["map_coordinates"]
+
+logger = logging.getLogger(__name__)
+
+
+def _pca_2d(vectors: np.ndarray) -> np.ndarray:
+    out = np.zeros((len(vectors), 2), dtype=np.float64)
+    if len(vectors) < 2:
+        return out
+    centred = vectors - vectors.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    coords = centred @ vt[:2].T
+    out[:, : coords.shape[1]] = coords
+    return out
+
+
+def map_coordinates(model: TopicModel, *, random_state: int | None = None) -> np.ndarray:
+    """(n_rows, 2) coordinates: a 2-D UMAP of the fitted vectors (PCA on
+    tiny inputs); each paragraph left out of the fit is placed at the point
+    of the paragraph it duplicates, else at its nearest fitted neighbour."""
+    table = model.index.paragraphs
+    vectors = np.asarray(model.index.vectors, dtype=np.float32)
+    mask = model.fitted_mask_
+    fitted = vectors[mask]
+    n = len(fitted)
+    coords = np.zeros((len(table), 2), dtype=np.float64)
+    if n == 0:
+        return _pca_2d(vectors) if len(vectors) else coords
+    if n < 10 or not model.n_topics_:
+        xy = _pca_2d(fitted)
+    else:
+        import umap
+
+        params = model.params_
+        reducer = umap.UMAP(
+            n_neighbors=int(params.get("n_neighbors", min(15, n - 1))), n_components=2, min_dist=0.1,
+            metric="cosine", init=params.get("init", "random"), random_state=random_state,
+            n_jobs=1 if random_state is not None else -1,
+            force_approximation_algorithm=bool(params.get("force_approximation_algorithm", False)), low_memory=True,
+        )
+        logger.info("computing 2-D map coordinates for %d paragraphs", n)
+        xy = np.asarray(reducer.fit_transform(fitted), dtype=np.float64)
+    coords[mask] = xy
+    rows = np.flatnonzero(mask)
+    row_of = {pid: i for i, pid in enumerate(table["id"])}
+    position = {int(r): i for i, r in enumerate(rows)}
+    rest = np.flatnonzero(~mask)
+    if len(rest):
+        nearest = (vectors[rest] @ fitted.T).argmax(axis=1)
+        for row, near in zip(rest, nearest):
+            original = table["duplicate_of"].iat[row]
+            source = row_of.get(original) if original is not None else None
+            coords[row] = xy[position[source]] if source is not None and source in position else xy[near]
+    return coords

@@ -1,0 +1,74 @@
+"""Topic quality against labelled news (VNTC leads); skips when ../shared/eval is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from cluster import TopicModel
+from embed import ParagraphIndex
+
+EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
+VNTC = EVAL / "vntc" / "vntc_test_1000perclass.jsonl"
+
+pytestmark = pytest.mark.skipif(not VNTC.exists(), reason="../shared/eval/vntc absent")
+
+
+def _leads_index(per_label: int, cache: Path) -> ParagraphIndex:
+    vntc = pd.read_json(VNTC, lines=True)
+    sample = vntc.groupby("label", group_keys=False).sample(n=per_label, random_state=0)
+    frame = pd.DataFrame({"id": [f"v{i}" for i in sample.index], "text": sample["lead"].values,
+                          "label": sample["label"].values})
+    return ParagraphIndex.build(frame, cache=cache)
+
+
+def _scores(labels: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    return adjusted_rand_score(truth, labels), normalized_mutual_info_score(truth, labels)
+
+
+def _bertopic_like(vectors: np.ndarray) -> np.ndarray:
+    """BERTopic's default pipeline (which gives exactly its topics, see DESIGN.md): UMAP(15, 5, min_dist 0,
+    cosine) then HDBSCAN(min_cluster_size=10, eom)."""
+    import hdbscan
+    import umap
+
+    reduced = umap.UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=0).fit_transform(vectors)
+    return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean", cluster_selection_method="eom").fit(reduced).labels_
+
+
+def test_vntc_small_sample_beats_bertopic_defaults(tmp_path_factory: pytest.TempPathFactory) -> None:
+    index = _leads_index(80, tmp_path_factory.mktemp("vntc") / "emb.sqlite")  # 800 leads: UMAP's exact path
+    model = TopicModel(random_state=0).fit(index)
+    fitted = model.fitted_mask_
+    truth = index.paragraphs["label"].to_numpy()[fitted]
+    ours = _scores(model.labels_[fitted], truth)
+    base = _scores(_bertopic_like(index.vectors[fitted]), truth)
+    assert model.outlier_share_ <= 0.10
+    assert 3 <= model.n_topics_ <= 40
+    assert ours[0] > base[0] and ours[1] > base[1], (ours, base)
+    assert ours[0] > 0.15
+
+
+@pytest.mark.slow
+def test_vntc_3000_leads_beat_bertopic(tmp_path_factory: pytest.TempPathFactory) -> None:
+    bertopic = pytest.importorskip("bertopic")
+    from bertopic.backend import BaseEmbedder
+    from umap import UMAP
+
+    index = _leads_index(300, tmp_path_factory.mktemp("vntc3k") / "emb.sqlite")
+    model = TopicModel(random_state=0).fit(index)
+    fitted = model.fitted_mask_
+    truth = index.paragraphs["label"].to_numpy()[fitted]
+    texts = index.paragraphs["text"].to_numpy()[fitted].tolist()
+    bt = bertopic.BERTopic(embedding_model=BaseEmbedder(),
+                           umap_model=UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=0))
+    bt_labels, _ = bt.fit_transform(texts, embeddings=index.vectors[fitted])
+    ours = _scores(model.labels_[fitted], truth)
+    base = _scores(np.asarray(bt_labels), truth)
+    assert model.outlier_share_ <= 0.10
+    assert ours[0] > base[0] and ours[1] > base[1], (ours, base)
+    assert ours[0] >= 0.25
