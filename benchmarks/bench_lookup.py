@@ -42,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,12 @@ def bench_embedding(inputs: dict[str, list[str]], repeats: int, st_batches: Sequ
         (f"paratopic SentenceTransformerEmbedder all-MiniLM-L6-v2 (batch {st_emb.batch_size})",
          st_emb.embed_passages, st_tokens, st_limit),
     ]
+    runners.append(
+        ("SentenceTransformerEmbedder's previous path (one encode call per 16-text chunk, batch 16)",
+         lambda texts: np.vstack([st_model.encode(texts[i : i + 16], batch_size=16, normalize_embeddings=True,
+                                                  show_progress_bar=False) for i in range(0, len(texts), 16)]),
+         st_tokens, st_limit)
+    )
     for batch in st_batches:
         runners.append(
             (f"plain SentenceTransformer all-MiniLM-L6-v2 (batch {batch})",
@@ -383,6 +390,11 @@ def _bench_size(vectors: np.ndarray, *, seed: int, max_build_s: float, single_bu
         return (lambda q: index.search(q[None, :], K, params=params)[1][0],
                 lambda qs: index.search(qs, K, params=params)[1])
 
+    holder = types.SimpleNamespace(vectors=vectors, _faiss=flat)
+
+    def block(qs: np.ndarray) -> np.ndarray:
+        return pindex.ParagraphIndex._search_block(holder, qs, fetch, None)[1][:, :K]
+
     def sem(qs: np.ndarray) -> np.ndarray:
         hits = util.semantic_search(torch.from_numpy(qs), corpus_t, top_k=K)
         return np.array([[h["corpus_id"] for h in hit] for hit in hits])
@@ -391,7 +403,9 @@ def _bench_size(vectors: np.ndarray, *, seed: int, max_build_s: float, single_bu
         "numpy (`V @ q` + argpartition)": (None, lambda q: _numpy_topk(vectors, q, K),
                                            lambda qs: _numpy_topk_batch(vectors, qs, K)),
         "faiss flat (IndexFlatIP)": (t_flat, *faiss_fns(flat)),
-        "faiss flat + IDSelectorBitmap (as ParagraphIndex)": (t_flat, *faiss_fns(flat, selector)),
+        "faiss flat + IDSelectorBitmap (paratopic's previous exact path)": (t_flat, *faiss_fns(flat, selector)),
+        "paratopic exact path now (`ParagraphIndex._search_block`: numpy BLAS)": (
+            t_flat, lambda q: block(q[None, :])[0], block),
         "sentence-transformers `util.semantic_search`": (None, lambda q: sem(q[None, :])[0], sem),
     }
     for label, build in ann_builds.items():
