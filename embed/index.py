@@ -16,9 +16,10 @@ Index kinds:
   query (~10-15 ms) and builds instantly; above that it grows linearly while
   HNSW stays under a millisecond (``benchmarks/results/lookup.md``).
 
-Exact ("flat") search runs as a numpy matrix product over the stored
-vectors (measured faster than ``IndexFlatIP`` here); the FAISS flat index is
-still saved with the index for other tools.
+Exact ("flat") search of a few queries runs as a numpy product over the
+stored vectors, of a batch through ``IndexFlatIP`` (each measured faster
+for its case); flagged rows are filtered after the search rather than with
+a FAISS selector, which made flat search 5-10x slower.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 #: Up to this many vectors, ``kind="auto"`` searches exactly.
 AUTO_EXACT_LIMIT = 100_000
+#: Exact search of this many queries at once goes through FAISS, fewer through numpy.
+FAISS_BATCH_FROM = 16
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
 
 
@@ -395,23 +398,28 @@ class ParagraphIndex:
         return out
 
     def _search_block(self, queries: np.ndarray, fetch: int, selector: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``fetch`` (scores, rows) per query. Exact search is one BLAS
-        matrix product in numpy, which measured faster than ``IndexFlatIP``
-        here for single and batched queries (benchmarks/results/lookup.md);
-        HNSW and IVF go through FAISS."""
+        """Top ``fetch`` (scores, rows) per query.
+
+        Exact search takes the faster of two measured paths
+        (benchmarks/results/lookup.md, 2 cores): for a few queries a numpy
+        matrix-vector product (FAISS flat was 2-3x slower one query at a
+        time), for a batch FAISS ``IndexFlatIP`` without a selector (3x
+        faster than numpy batched). HNSW and IVF always go through FAISS,
+        filtering with ``selector`` during the search.
+        """
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if not isinstance(self._faiss, faiss.IndexFlat):
             return self._faiss.search(queries, fetch, params=_search_params(self._faiss, selector, fetch))
-        all_scores, all_rows = [], []
-        for start in range(0, len(queries), 64):
-            sims = queries[start : start + 64] @ self.vectors.T
-            top = np.argpartition(-sims, fetch - 1, axis=1)[:, :fetch] if fetch < sims.shape[1] else np.tile(
-                np.arange(sims.shape[1]), (len(sims), 1))
-            top_scores = np.take_along_axis(sims, top, axis=1)
-            order = np.argsort(-top_scores, axis=1, kind="stable")
-            all_rows.append(np.take_along_axis(top, order, axis=1))
-            all_scores.append(np.take_along_axis(top_scores, order, axis=1))
-        return np.vstack(all_scores), np.vstack(all_rows)
+        if len(queries) >= FAISS_BATCH_FROM:
+            return self._faiss.search(queries, fetch)
+        sims = queries @ self.vectors.T
+        if fetch < sims.shape[1]:
+            top = np.argpartition(-sims, fetch - 1, axis=1)[:, :fetch]
+        else:
+            top = np.tile(np.arange(sims.shape[1]), (len(sims), 1))
+        top_scores = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        return np.take_along_axis(top_scores, order, axis=1), np.take_along_axis(top, order, axis=1)
 
     def _results(self, queries: list[str], rows: list[list[tuple[int, float]]]) -> SearchResults:
         flat = [(query, rank, row, score) for query, hits in zip(queries, rows)

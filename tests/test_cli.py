@@ -37,3 +37,19 @@ def test_errors_are_one_clear_line(tmp_path):
     assert "no readable files" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["search", str(tmp_path / "nothing"), "query"])
     assert result.exit_code == 1 and "no such index directory" in result.output
+
+
+def test_run_writes_report_and_topics_reloads(tmp_path):
+    out = tmp_path / "seeds"
+    result = runner.invoke(app, ["run", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").stat().st_size > 100_000
+    assert "### Topic 0:" in (out / "report.md").read_text(encoding="utf-8")
+    assert (out / "index" / "topics").is_dir()
+    result = runner.invoke(app, ["topics", str(out / "index"), "--details", "1"])
+    assert result.exit_code == 0, result.output
+    assert "topics over" in result.output and "topic 0:" in result.output
+    result = runner.invoke(app, ["report", str(out / "index"), "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["overview"]["paragraphs"] == 128 and data["topics"]
