@@ -63,21 +63,26 @@ class SearchResults:
         return "\n".join(lines) if lines else "SearchResults(no hits)"
 
     def __rich__(self) -> Any:
+        """One table per query; article text is shown as plain text, never
+        parsed as rich markup."""
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(show_lines=False, expand=True)
-        multi = len(self.queries) > 1
-        if multi:
-            table.add_column("query", overflow="fold", max_width=24)
-        table.add_column("#", justify="right", width=3)
-        table.add_column("score", justify="right", width=6)
-        table.add_column("paragraph", overflow="fold", width=24)
-        table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=28)
-        table.add_column("text", overflow="fold", ratio=3)
-        for hit in self:
-            row = [str(hit["rank"]), f"{hit['score']:.3f}", hit["id"], hit["title"] or "", hit["text"]]
-            table.add_row(*([hit["query"]] if multi else []), *row)
-        return table
+        tables = []
+        for query in self.queries:
+            table = Table(title=Text(f"query: {query}", style="bold"), title_justify="left", expand=True)
+            table.add_column("#", justify="right", width=3)
+            table.add_column("score", justify="right", width=6)
+            table.add_column("paragraph", no_wrap=True, overflow="ellipsis", max_width=26)
+            table.add_column("text (and document title)", overflow="fold", ratio=1)
+            for hit in self.for_query(query):
+                body = Text(hit["text"])
+                if hit["title"]:
+                    body.append(f"\n{hit['title']}", style="dim italic")
+                table.add_row(str(hit["rank"]), f"{hit['score']:.3f}", Text(hit["id"]), body)
+            tables.append(table)
+        return Group(*tables)
 
     def _repr_html_(self) -> str:
         rows = []
