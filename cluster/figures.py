@@ -92,7 +92,7 @@ def similarity_heatmap(model: TopicModel) -> go.Figure:
     """Cosine similarity between topic centres."""
     sims = model.topic_similarity()
     labels = [html.escape(f"{t}: {model.topic_label(t)}"[:40]) for t in sims.index]
-    fig = go.Figure(go.Heatmap(z=sims.to_numpy(), x=labels, y=labels, colorscale="Blues", zmin=float(np.min(sims.to_numpy(), initial=0)), zmax=1))
+    fig = go.Figure(go.Heatmap(z=sims.to_numpy(), x=labels, y=labels, colorscale="Blues", zmin=float(np.min(sims.to_numpy())), zmax=1))
     fig.update_layout(height=200 + 22 * len(labels), template="plotly_white", title={"text": "Topic similarity", "x": 0.01},
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
