@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
 
-__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text"]
+__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text", "TopicView"]
 
 _SHOWN_KEYWORDS = 8
 
@@ -64,3 +64,53 @@ def topic_details_text(model: TopicModel, topic: int, *, n_paragraphs: int = 3, 
         text = para.text if len(para.text) <= width else para.text[: width - 1] + "…"
         lines.append(f"  [{para.score:.3f}] {para.id}: {text}")
     return "\n".join(lines)
+
+
+class TopicView:
+    """One topic as it shows in Jupyter (HTML: keyword bars and representative
+    paragraphs) and in the terminal (rich); ``str()`` gives plain text."""
+
+    def __init__(self, model: TopicModel, topic: int, n_paragraphs: int = 3) -> None:
+        self.model = model
+        self.topic = topic
+        self.n_paragraphs = n_paragraphs
+
+    @property
+    def label(self) -> str:
+        return self.model.topic_label(self.topic)
+
+    @property
+    def keywords(self) -> list[tuple[str, float]]:
+        return self.model.get_topic(self.topic)
+
+    def __str__(self) -> str:
+        return topic_details_text(self.model, self.topic, n_paragraphs=self.n_paragraphs)
+
+    def __repr__(self) -> str:
+        return f"TopicView(topic={self.topic}, label={self.label!r})"
+
+    def _repr_html_(self) -> str:
+        words = self.keywords
+        top = max((w for _, w in words), default=1.0) or 1.0
+        bars = "".join(
+            f"<tr><td style='text-align:left'>{html.escape(word)}</td>"
+            f"<td style='text-align:left'><div style='background:#1f77b4;height:10px;width:{160 * weight / top:.0f}px'>"
+            f"</div></td><td>{weight:.3f}</td></tr>"
+            for word, weight in words
+        )
+        reps = self.model.representative_paragraphs(self.topic, n=self.n_paragraphs)
+        quotes = "".join(
+            f"<blockquote style='margin:4px 0'>{html.escape(r.text)}<br><small>{html.escape(r.title or r.doc_id)} · "
+            f"<code>{html.escape(r.id)}</code> · {r.score:.3f}</small></blockquote>"
+            for r in reps.itertuples()
+        )
+        size = int((self.model.labels_ == self.topic).sum())
+        return (
+            f"<div class='paratopic-topic'><h4>Topic {self.topic}: {html.escape(self.label)} ({size} paragraphs)</h4>"
+            f"<table>{bars}</table>{quotes}</div>"
+        )
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text(str(self))

@@ -448,6 +448,13 @@ class TopicModel:
         """Keywords of ``topic`` with their c-TF-IDF weights, best first."""
         return list(self._keywords[self._check_topic(topic)])
 
+    def topic(self, topic: int, n: int = 3) -> Any:
+        """One topic as a view that renders in Jupyter (keyword bars and
+        representative paragraphs) and in the terminal."""
+        from cluster.display import TopicView
+
+        return TopicView(self, self._check_topic(topic), n_paragraphs=n)
+
     def topic_details(self, topic: int, n: int = 3) -> str:
         """Keywords with weights and the ``n`` most representative paragraphs, as text."""
         from cluster.display import topic_details_text

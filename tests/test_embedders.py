@@ -18,11 +18,13 @@ def test_default_embedder_gives_unit_float32_2d(e5):
     assert not np.allclose(e5.embed_queries("tên lửa"), e5.embed_passages("tên lửa"))
 
 
-def test_default_embedder_reads_long_paragraphs_whole(e5):
+def test_default_embedder_reads_long_paragraphs_whole(e5, caplog):
     long = " ".join(read_corpus(SEEDS)["text"].tolist())
     assert e5.token_count(long) > 512
     head = long[:1500]
-    v_long, v_head = e5.embed_passages([long, head])
+    with caplog.at_level("INFO"):
+        v_long, v_head = e5.embed_passages([long, head])
+    assert "1 texts were longer" in caplog.text
     assert float(v_long @ v_head) < 0.999  # the tail changed the vector: nothing was cut off
 
 
