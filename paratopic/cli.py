@@ -23,6 +23,10 @@ console = Console()
 err = Console(stderr=True)
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, step by step.")]
+IndexDir = Annotated[Path, typer.Argument(help="Index directory.")]
+IncludeFlagged = Annotated[bool, typer.Option(help="Also return boilerplate and duplicates.")]
+HideNearDuplicates = Annotated[bool, typer.Option(help="Drop near-identical hits.")]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print hits as JSON.")]
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -115,12 +119,12 @@ def _print_hits(hits: SearchResults, as_json: bool) -> None:
 
 @app.command()
 def search(
-    directory: Annotated[Path, typer.Argument(help="Index directory.")],
+    directory: IndexDir,
     query: Annotated[list[str], typer.Argument(help="One or more query texts.")],
     k: Annotated[int, typer.Option("-k", help="Hits per query.")] = 5,
-    include_flagged: Annotated[bool, typer.Option(help="Also return boilerplate and duplicates.")] = False,
-    hide_near_duplicates: Annotated[bool, typer.Option(help="Drop near-identical hits.")] = True,
-    json_output: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+    include_flagged: IncludeFlagged = False,
+    hide_near_duplicates: HideNearDuplicates = True,
+    json_output: JsonOutput = False,
     verbose: Verbose = False,
 ) -> None:
     """Find the paragraphs most similar to a query text."""
@@ -136,13 +140,13 @@ def search(
 
 @app.command()
 def similar(
-    directory: Annotated[Path, typer.Argument(help="Index directory.")],
+    directory: IndexDir,
     paragraph_id: Annotated[list[str], typer.Argument(help="Paragraph id(s), e.g. 000_bafd0c5b1fa3f0f2:7.")],
     k: Annotated[int, typer.Option("-k", help="Hits per paragraph.")] = 5,
     other_documents: Annotated[bool, typer.Option(help="Only hits from other documents.")] = False,
-    include_flagged: Annotated[bool, typer.Option(help="Also return boilerplate and duplicates.")] = False,
-    hide_near_duplicates: Annotated[bool, typer.Option(help="Drop near-identical hits.")] = True,
-    json_output: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+    include_flagged: IncludeFlagged = False,
+    hide_near_duplicates: HideNearDuplicates = True,
+    json_output: JsonOutput = False,
     verbose: Verbose = False,
 ) -> None:
     """Find the paragraphs most like a stored paragraph ("more like this")."""
@@ -159,7 +163,7 @@ def similar(
 
 @app.command()
 def info(
-    directory: Annotated[Path, typer.Argument(help="Index directory.")],
+    directory: IndexDir,
     verbose: Verbose = False,
 ) -> None:
     """Show what an index holds: counts, model, index kind, sources."""
@@ -198,7 +202,7 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
 
 @app.command()
 def topics(
-    directory: Annotated[Path, typer.Argument(help="Index directory.")],
+    directory: IndexDir,
     min_topic_size: Annotated[int | None, typer.Option(help="Smallest topic (default adapts to the collection).")] = None,
     n_topics: Annotated[int | None, typer.Option(help="Reduce to at most this many topics.")] = None,
     n_neighbors: Annotated[int | None, typer.Option(help="UMAP neighbours (default adapts).")] = None,
