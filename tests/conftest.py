@@ -31,9 +31,9 @@ def eval_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def e5():
-    from embed import E5Embedder
+    from embed import load_embedder
 
-    return E5Embedder()
+    return load_embedder()  # the default: multilingual-e5-small on ONNX Runtime
 
 
 @pytest.fixture(scope="session")
