@@ -20,9 +20,6 @@ __all__ = ["MIN_PARAGRAPHS", "adaptive_params"]
 
 #: Fewer fitted paragraphs than this cannot form two topics: no fit is tried.
 MIN_PARAGRAPHS = 4
-#: From this many points UMAP uses approximate nearest neighbours (faster
-#: than its exact path below 4,096 points, with the same quality here).
-APPROXIMATE_NN_FROM = 1_000
 #: Below this many points UMAP starts from a random layout, not spectral.
 SPECTRAL_INIT_FROM = 100
 
@@ -56,7 +53,6 @@ def adaptive_params(
         "min_dist": 0.0,
         "metric": "cosine",
         "init": "spectral" if n >= SPECTRAL_INIT_FROM else "random",
-        "force_approximation_algorithm": n >= APPROXIMATE_NN_FROM,
         "min_cluster_size": mcs,
         "min_samples": ms,
     }

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from cluster.keywords import KeywordModel, short_label
+from cluster.layout import MAP_NEIGHBORS, map_coordinates
 from cluster.params import MIN_PARAGRAPHS, adaptive_params
+from cluster.reduction import fit_umap, knn_graph, make_umap
 from cluster.stopwords import corpus_stopwords, stopwords_for
 from cluster.tokens import Tokenizer, detect_language
 from embed.errors import InputError
@@ -196,6 +198,8 @@ class TopicModel:
         if self.n_topics is not None and self.n_topics_ > int(self.n_topics):
             self._reduce_to(int(self.n_topics))
         self._refresh()
+        self._embedding_2d = map_coordinates(self, random_state=self.random_state, knn=self._knn)
+        self._knn = None
         logger.info(
             "fitted %d topics on %d paragraphs (%.1f%% outliers)", self.n_topics_, n, 100 * self.outlier_share_
         )
@@ -229,20 +233,17 @@ class TopicModel:
             min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
         )
         self.params_.update(effective)
+        self._knn = knn_graph(vectors, max(effective["n_neighbors"], MAP_NEIGHBORS))
         if self.umap_model is not None:
             self.params_["umap_model"] = repr(self.umap_model)
             self.reducer_ = self.umap_model
         else:
-            import umap
-
-            self.reducer_ = umap.UMAP(
+            self.reducer_ = make_umap(
                 n_neighbors=effective["n_neighbors"], n_components=effective["n_components"],
-                min_dist=effective["min_dist"], metric="cosine", init=effective["init"],
-                random_state=self.random_state, n_jobs=1 if self.random_state is not None else -1,
-                force_approximation_algorithm=effective["force_approximation_algorithm"], low_memory=True,
+                min_dist=effective["min_dist"], init=effective["init"], random_state=self.random_state, knn=self._knn,
             )
         logger.info("reducing %d vectors with %s", n, type(self.reducer_).__name__)
-        return np.asarray(self.reducer_.fit_transform(vectors), dtype=np.float64)
+        return fit_umap(self.reducer_, vectors)
 
     def _cluster(self, reduced: np.ndarray) -> np.ndarray:
         if self.hdbscan_model is not None:
@@ -547,8 +548,6 @@ class TopicModel:
         """(n_rows, 2) map coordinates for every index row (computed on first use)."""
         self._check_fitted()
         if self._embedding_2d is None:
-            from cluster.layout import map_coordinates
-
             self._embedding_2d = map_coordinates(self, random_state=self.random_state)
         return self._embedding_2d
 

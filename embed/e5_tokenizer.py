@@ -53,7 +53,7 @@ class E5Tokenizer:
     def from_weights(cls, weights: E5Weights) -> E5Tokenizer:
         from tokenizers import Tokenizer, models, pre_tokenizers
 
-        vocab = [(piece, float(score)) for piece, score in zip(weights.pieces, weights.scores)]
+        vocab = [(piece, score) for piece, score in zip(weights.pieces(), weights.scores.tolist())]
         tokenizer = Tokenizer(models.Unigram(vocab, unk_id=weights.unk, byte_fallback=False))
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
         return cls(tokenizer, weights.normaliser, bos=weights.bos, eos=weights.eos, max_positions=weights.max_positions)

@@ -194,7 +194,9 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
         return TopicModel.load(saved, index=directory)
     idx = ParagraphIndex.load(directory)
     if console_out:
-        err.print(f"fitting topics over {len(idx)} paragraphs (the first fit in a process compiles numba code)...")
+        table = idx.paragraphs
+        modelled = int((~table["boilerplate"].astype(bool) & table["duplicate_of"].isna()).sum())
+        err.print(f"fitting topics over {modelled} of {len(idx)} paragraphs (boilerplate and duplicates set aside)...")
     model = TopicModel(**{"random_state": 0, **given}).fit(idx)
     model.save(saved, index_dir=directory)
     return model
