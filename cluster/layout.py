@@ -16,6 +16,12 @@ logger = logging.getLogger(__name__)
 
 #: Neighbours of each point in the 2-D map's UMAP.
 MAP_NEIGHBORS = 15
+#: From this many points the map's UMAP runs MAP_EPOCHS epochs, not UMAP's
+#: default 500 (200 from 10k points): it is a picture, and at 10k paragraphs
+#: this saved ~5 s of a 26 s fit. (Fewer epochs for the topic fit itself
+#: cost ARI on VNTC: 0.48 -> 0.23 at 100 epochs, seed 0.)
+MAP_FAST_FROM = 2_000
+MAP_EPOCHS = 100
 
 
 def _pca_2d(vectors: np.ndarray) -> np.ndarray:
@@ -58,6 +64,7 @@ def map_coordinates(
         reducer = make_umap(
             n_neighbors=neighbours, n_components=2, min_dist=0.1, init=model.params_.get("init", "random"),
             random_state=random_state, knn=knn if knn is not None else knn_graph(fitted, neighbours),
+            n_epochs=MAP_EPOCHS if n >= MAP_FAST_FROM else None,
         )
         logger.info("computing 2-D map coordinates for %d paragraphs", n)
         xy = fit_umap(reducer, fitted)

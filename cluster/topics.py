@@ -414,7 +414,7 @@ class TopicModel:
             texts = self.index.paragraphs["text"].astype(str).to_numpy()[self.fitted_mask_].tolist()
             language = detect_language(texts) if self.language == "auto" else self.language
             tokenizer = Tokenizer(language)
-            raw = [tokenizer.raw_tokens(t) for t in texts]
+            raw = tokenizer.raw_tokens_many(texts)
             builtin = stopwords_for(language)
             extra = frozenset(w.lower().replace("_", " ") for w in (self.stopwords or ()))
             from_corpus = corpus_stopwords(raw) - extra
