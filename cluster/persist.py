@@ -1,13 +1,19 @@
 """Saving and loading a fitted topic model: JSON + .npy, never pickle.
 
-Layout::
+Layout (``<gen>`` is one save's generation)::
 
-    DIR/topic_model.json     # parameters, keywords, labels, the index it belongs to
-    DIR/labels.npy           # topic of each fitted paragraph (int64)
-    DIR/fitted_mask.npy      # which index rows were fitted (bool)
-    DIR/centroids.npy        # unit topic centres (float32)
-    DIR/thresholds.npy       # per-topic outlier thresholds (float32)
-    DIR/embedding_2d.npy     # map coordinates, when computed
+    DIR/topic_model.json          # parameters, keywords, labels, the index it belongs to, its files
+    DIR/labels-<gen>.npy          # topic of each fitted paragraph (int64)
+    DIR/fitted_mask-<gen>.npy     # which index rows were fitted (bool)
+    DIR/centroids-<gen>.npy       # unit topic centres (float32)
+    DIR/thresholds-<gen>.npy      # per-topic outlier thresholds (float32)
+    DIR/embedding_2d-<gen>.npy    # map coordinates
+
+Saved like the index: new files (created exclusively, so never through a
+symlink), then ``topic_model.json`` swapped in one atomic rename, then the
+previous generation's files removed, all under the folder's writer lock. A
+save killed midway leaves the previous model whole. Loading checks every
+key, type, file name and array shape before use (:class:`ModelFormatError`).
 
 The JSON records a fingerprint of the index (SHA-256 over paragraph ids,
 text hashes and vectors) and, when given, the index directory and the
@@ -19,12 +25,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cluster.errors import IndexMismatchError, ModelFormatError
+from embed.locking import writer_lock
+from embed.storage import check_target, create_exclusive, new_generation, plain_name, write_atomic
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
@@ -34,9 +43,11 @@ __all__ = ["save_model", "load_model", "index_fingerprint"]
 logger = logging.getLogger(__name__)
 
 FORMAT = "paratopic-topics"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: fixed file names, no generations (still read)
 MODEL_FILE = "topic_model.json"
 _ARRAYS = ("labels", "fitted_mask", "centroids", "thresholds")
+_ORPHAN = re.compile(r"^(?:labels|fitted_mask|centroids|thresholds|embedding_2d)-[0-9a-f]{12}\.npy$")
+_TEMP = re.compile(r"^\.topic_model\.json\.[A-Za-z0-9_]+\.tmp$")
 _INIT_PARAMS = (
     "n_neighbors", "n_components", "min_cluster_size", "min_samples", "cluster_selection_method",
     "include_flagged", "outlier_threshold", "n_topics", "language", "n_keywords", "diversity", "random_state",
@@ -58,16 +69,8 @@ def _manifest_sha(index_dir: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with open(path, "wb") as handle:
-        np.save(handle, array, allow_pickle=False)
-
-
 def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | None = None) -> Path:
-    """Write ``model`` to ``directory`` (created if needed). Returns it."""
-    if directory.exists() and not directory.is_dir():
-        raise ModelFormatError(f"{directory}: exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``model`` to ``directory`` (created if needed) atomically. Returns it."""
     arrays = {
         "labels": np.asarray(model._fit_labels, dtype=np.int64),
         "fitted_mask": np.asarray(model.fitted_mask_, dtype=bool),
@@ -76,10 +79,6 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
     }
     if model._embedding_2d is not None:
         arrays["embedding_2d"] = np.asarray(model._embedding_2d, dtype=np.float64)
-    for name, array in arrays.items():
-        _save_npy(directory / f"{name}.npy", array)
-    if "embedding_2d" not in arrays:
-        (directory / "embedding_2d.npy").unlink(missing_ok=True)
     recorded_dir = Path(index_dir).resolve() if index_dir is not None else getattr(model, "index_dir_", None)
     document = {
         "format": FORMAT,
@@ -99,11 +98,96 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
             "directory": str(recorded_dir) if recorded_dir is not None else None,
             "manifest_sha256": _manifest_sha(Path(recorded_dir)) if recorded_dir is not None else None,
         },
-        "arrays": sorted(arrays),
     }
-    (directory / MODEL_FILE).write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str), "utf-8")
+    check_target(directory, ModelFormatError, marker=MODEL_FILE)
+    with writer_lock(directory):
+        check_target(directory, ModelFormatError, marker=MODEL_FILE)
+        previous = _previous_files(directory)
+        gen = new_generation()
+        files = {}
+        for name, array in arrays.items():
+            files[name] = f"{name}-{gen}.npy"
+            with create_exclusive(directory / files[name]) as handle:
+                np.save(handle, array, allow_pickle=False)
+        document.update(generation=gen, files=files, arrays=sorted(arrays))
+        data = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+        write_atomic(directory / MODEL_FILE, data)
+        for path in directory.iterdir():
+            if path.name in files.values() or path.is_symlink() or not path.is_file():
+                continue
+            if path.name in previous or _ORPHAN.match(path.name) or _TEMP.match(path.name):
+                path.unlink(missing_ok=True)
     logger.info("saved topic model (%d topics) to %s", model.n_topics_, directory)
     return directory
+
+
+def _previous_files(directory: Path) -> set[str]:
+    """File names the model now in ``directory`` uses (nothing if there is none, or it is unreadable)."""
+    try:
+        document = json.loads((directory / MODEL_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(document, dict):
+        return set()
+    if document.get("format_version") == 1:
+        return {f"{name}.npy" for name in (*_ARRAYS, "embedding_2d")}
+    files = document.get("files")
+    return {v for v in files.values() if isinstance(v, str)} if isinstance(files, dict) else set()
+
+
+def _check_document(path: Path, document: object) -> dict[str, Any]:
+    """The saved JSON, after checking the keys and types the loader uses."""
+    if not isinstance(document, dict):
+        raise ModelFormatError(f"{path}: holds {type(document).__name__}, expected a JSON object")
+    if document.get("format") != FORMAT or document.get("format_version") not in (1, FORMAT_VERSION):
+        raise ModelFormatError(
+            f"{path}: format {document.get('format')!r} version {document.get('format_version')!r}; "
+            f"expected {FORMAT!r} version {FORMAT_VERSION}"
+        )
+    expected = {
+        "init_params": dict, "params": dict, "message": str, "n_topics": int, "custom_labels": dict,
+        "keywords": dict, "index": dict, "arrays": list,
+    }
+    for key, kind in expected.items():
+        if not isinstance(document.get(key), kind) or isinstance(document.get(key), bool):
+            found = type(document.get(key)).__name__ if key in document else "missing"
+            raise ModelFormatError(f"{path}: {key!r} is {found}, expected {kind.__name__}")
+    if not isinstance(document["index"].get("fingerprint"), str):
+        raise ModelFormatError(f"{path}: 'index' has no 'fingerprint' (str)")
+    n_topics = document["n_topics"]
+    for label, pairs in document["keywords"].items():
+        if not (str(label).lstrip("-").isdigit() and -1 <= int(label) < n_topics) or not isinstance(pairs, list):
+            raise ModelFormatError(f"{path}: keywords of topic {label!r}; expected topic ids 0..{n_topics - 1}")
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+                    and isinstance(pair[1], (int, float))):
+                raise ModelFormatError(f"{path}: keyword entry {pair!r} of topic {label}; expected [word, weight]")
+    for label in document["custom_labels"]:
+        if not (str(label).lstrip("-").isdigit() and int(label) < n_topics):
+            raise ModelFormatError(f"{path}: custom label for topic {label!r}; expected topic ids 0..{n_topics - 1}")
+    unknown = set(document["init_params"]) - set(_INIT_PARAMS)
+    if unknown:
+        raise ModelFormatError(f"{path}: unknown parameters {sorted(unknown)}; expected some of {list(_INIT_PARAMS)}")
+    return document
+
+
+def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], n_rows: int, n_topics: int) -> None:
+    mask, labels = arrays["fitted_mask"], arrays["labels"]
+    problems = []
+    if mask.dtype != bool or mask.shape != (n_rows,):
+        problems.append(f"fitted_mask is {mask.dtype} {mask.shape}, expected bool ({n_rows},)")
+    elif labels.ndim != 1 or len(labels) != int(mask.sum()):
+        problems.append(f"labels has shape {labels.shape}, expected ({int(mask.sum())},)")
+    elif len(labels) and (labels.min() < -1 or labels.max() >= n_topics):
+        problems.append(f"labels run from {labels.min()} to {labels.max()}, expected -1..{n_topics - 1}")
+    if arrays["centroids"].ndim != 2 or len(arrays["centroids"]) != n_topics:
+        problems.append(f"centroids has shape {arrays['centroids'].shape}, expected ({n_topics}, dim)")
+    if arrays["thresholds"].shape != (n_topics,):
+        problems.append(f"thresholds has shape {arrays['thresholds'].shape}, expected ({n_topics},)")
+    if "embedding_2d" in arrays and arrays["embedding_2d"].shape != (n_rows, 2):
+        problems.append(f"embedding_2d has shape {arrays['embedding_2d'].shape}, expected ({n_rows}, 2)")
+    if problems:
+        raise ModelFormatError(f"{directory}: {'; '.join(problems)}; refit the topics")
 
 
 def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> TopicModel:
@@ -114,14 +198,11 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> Top
     if not path.exists():
         raise ModelFormatError(f"{directory}: not a saved topic model (no {MODEL_FILE})")
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFormatError(f"{path}: corrupted ({exc})") from exc
-    if document.get("format") != FORMAT or document.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{path}: format {document.get('format')!r} version {document.get('format_version')!r}; "
-            f"expected {FORMAT!r} version {FORMAT_VERSION}"
-        )
+        document = _check_document(path, json.loads(path.read_text("utf-8")))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{path}: corrupted ({type(exc).__name__}: {exc})") from exc
     recorded = document["index"]
     index_dir: Path | None = None
     if index is None:
@@ -142,18 +223,23 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> Top
             + (f" ({index_dir})" if index_dir else "")
         )
     arrays = {}
-    for name in [*_ARRAYS, *(["embedding_2d"] if "embedding_2d" in document.get("arrays", []) else [])]:
-        file = directory / f"{name}.npy"
-        if not file.exists():
+    files = document.get("files") if document["format_version"] > 1 else {n: f"{n}.npy" for n in document["arrays"]}
+    if not isinstance(files, dict):
+        raise ModelFormatError(f"{path}: 'files' is {type(files).__name__}, expected an object")
+    for name in [*_ARRAYS, *(["embedding_2d"] if "embedding_2d" in document["arrays"] else [])]:
+        file = plain_name(directory, files.get(name), f"{MODEL_FILE}'s {name!r} entry", ModelFormatError)
+        if not file.is_file():
             raise ModelFormatError(f"{file}: missing; the topic model directory is incomplete")
-        arrays[name] = np.load(file, allow_pickle=False)
+        try:
+            arrays[name] = np.load(file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelFormatError(f"{file}: unreadable ({exc})") from exc
+    _check_arrays(directory, arrays, len(index.paragraphs), int(document["n_topics"]))
     init = dict(document["init_params"])
     model = cls(**init, stopwords=document.get("extra_stopwords") or None)
     model.index = index
     model.index_dir_ = index_dir or (Path(recorded["directory"]) if recorded.get("directory") else None)
     model.fitted_mask_ = arrays["fitted_mask"].astype(bool)
-    if len(model.fitted_mask_) != len(index.paragraphs):
-        raise ModelFormatError(f"{directory}: fitted_mask has {len(model.fitted_mask_)} rows, index {len(index.paragraphs)}")
     model._fit_labels = arrays["labels"].astype(np.int64)
     model.centroids_ = arrays["centroids"].astype(np.float32)
     model.thresholds_ = arrays["thresholds"].astype(np.float32)

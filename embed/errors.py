@@ -10,6 +10,8 @@ __all__ = [
     "EmbedderMismatchError",
     "ModelLoadError",
     "MissingDependencyError",
+    "IndexLockedError",
+    "IndexChangedError",
 ]
 
 
@@ -36,3 +38,11 @@ class ModelLoadError(ParatopicError):
 
 class MissingDependencyError(ParatopicError, ImportError):
     """An optional dependency is not installed; the message names the extra."""
+
+
+class IndexLockedError(ParatopicError):
+    """Another process holds an index folder's writer lock for longer than the timeout."""
+
+
+class IndexChangedError(ParatopicError):
+    """An index was saved by another writer after this one was loaded; saving would lose that writer's work."""

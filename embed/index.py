@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,18 +40,11 @@ import pandas as pd
 
 from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, embedder_from_description, load_embedder
-from embed.errors import EmbedderMismatchError, IndexFormatError, InputError
+from embed.errors import EmbedderMismatchError, InputError
 from embed.hygiene import flag_paragraphs
 from embed.reading import PARAGRAPH_COLUMNS, Source, read_corpus
 from embed.results import RESULT_COLUMNS, SearchResults
-from embed.storage import (
-    FORMAT,
-    FORMAT_VERSION,
-    commit_manifest,
-    new_generation,
-    read_manifest,
-    verify_file,
-)
+from embed.storage import FORMAT, FORMAT_VERSION, load_index, save_index
 
 __all__ = ["ParagraphIndex", "BuildStats", "AUTO_EXACT_LIMIT", "INDEX_KINDS"]
 
@@ -63,6 +57,10 @@ AUTO_EXACT_LIMIT = 100_000
 FAISS_BATCH_FROM = 16
 FAISS_BATCH_MAX_VECTORS = 200_000
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
+#: Texts per embedding call, and seconds of embedding between commits to the
+#: cache: a killed build loses at most about that much work.
+EMBED_STEP = 16
+COMMIT_EVERY_S = 2.0
 
 
 @dataclass
@@ -469,20 +467,15 @@ class ParagraphIndex:
 
     def save(self, directory: str | Path) -> Path:
         """Save to ``directory`` atomically (a crash mid-save leaves the
-        previous index there intact). Returns the directory."""
+        previous index there intact). Returns the directory.
+
+        Holds the folder's writer lock (:func:`embed.locking.writer_lock`).
+        Refuses a non-empty folder that is not an index, and an index that
+        another writer saved after this one was loaded from it
+        (:class:`IndexChangedError`: saving would drop that writer's work).
+        """
         directory = Path(directory)
-        if directory.exists() and not directory.is_dir():
-            raise IndexFormatError(f"{directory}: exists and is not a directory; choose another --out")
-        directory.mkdir(parents=True, exist_ok=True)
-        gen = new_generation()
-        names = {"paragraphs": f"paragraphs-{gen}.parquet", "vectors": f"vectors-{gen}.npy", "faiss": f"index-{gen}.faiss"}
-        self.paragraphs.to_parquet(directory / names["paragraphs"], index=False)
-        with open(directory / names["vectors"], "wb") as handle:
-            np.save(handle, self.vectors)
-        faiss.write_index(self._faiss, str(directory / names["faiss"]))
-        manifest = self.manifest()
-        manifest["files"] = {key: {"name": name} for key, name in names.items()}
-        commit_manifest(directory, manifest)
+        self._origin = save_index(self, directory, self.manifest(), getattr(self, "_origin", None))
         logger.info("saved index of %d paragraphs to %s", len(self), directory)
         return directory
 
@@ -493,28 +486,12 @@ class ParagraphIndex:
         with is refused (:class:`EmbedderMismatchError`); without one, the
         recorded embedder is loaded when first needed."""
         directory = Path(directory)
-        manifest = read_manifest(directory)
-        files = manifest["files"]
-        try:
-            paragraphs = pd.read_parquet(verify_file(directory, files["paragraphs"]))
-            vectors = np.load(verify_file(directory, files["vectors"]), allow_pickle=False)
-            index = faiss.read_index(str(verify_file(directory, files["faiss"])))
-        except IndexFormatError:
-            raise
-        except Exception as exc:
-            raise IndexFormatError(f"{directory}: could not read the index files ({exc}); rebuild the index") from exc
-        missing = [c for c in PARAGRAPH_COLUMNS if c not in paragraphs.columns]
-        if missing or vectors.ndim != 2 or len(vectors) != len(paragraphs) or index.ntotal != len(vectors):
-            raise IndexFormatError(
-                f"{directory}: files disagree ({len(paragraphs)} paragraphs, vectors {vectors.shape}, "
-                f"{index.ntotal} in FAISS, missing columns {missing}); rebuild the index"
-            )
-        paragraphs = paragraphs.astype({"boilerplate_reason": object, "duplicate_of": object})
-        paragraphs = paragraphs.where(paragraphs.notna(), None) if len(paragraphs) else paragraphs
+        manifest, paragraphs, vectors, index, origin = load_index(directory, PARAGRAPH_COLUMNS)
         result = cls(
             paragraphs, vectors, embedder_description=manifest["embedder"], kind=manifest.get("requested_kind", "auto"),
             faiss_index=index, sources=manifest.get("sources", []),
         )
+        result._origin = origin
         if embedder is not None:
             model = embedder if isinstance(embedder, Embedder) else load_embedder(embedder)
             result._check_embedder(model)
@@ -596,18 +573,29 @@ def _embed_table(
     from_cache = cache.get_many(embedder.model_id, unique) if cache is not None else {}
     vectors.update(from_cache)
     todo = [h for h in unique if h not in vectors]
-    step = 256
     if todo:
         from tqdm.auto import tqdm
 
+        pending: list[str] = []
+        last_commit = time.monotonic()
+
+        def commit() -> None:
+            nonlocal pending, last_commit
+            if cache is not None and pending:
+                cache.put_many(embedder.model_id, pending, np.stack([vectors[h] for h in pending]))
+            pending, last_commit = [], time.monotonic()
+
         with tqdm(total=len(todo), desc="embedding", unit="para", disable=not show_progress) as bar:
-            for start in range(0, len(todo), step):
-                chunk = todo[start : start + step]
-                got = embedder.embed_passages([texts[h] for h in chunk])
-                if cache is not None:
-                    cache.put_many(embedder.model_id, chunk, got)
-                vectors.update(zip(chunk, got))
-                bar.update(len(chunk))
+            try:
+                for start in range(0, len(todo), EMBED_STEP):
+                    chunk = todo[start : start + EMBED_STEP]
+                    vectors.update(zip(chunk, embedder.embed_passages([texts[h] for h in chunk])))
+                    pending.extend(chunk)
+                    bar.update(len(chunk))
+                    if time.monotonic() - last_commit >= COMMIT_EVERY_S:
+                        commit()
+            finally:  # an interrupted run keeps what it embedded (a kill -9 loses under COMMIT_EVERY_S)
+                commit()
     out = np.zeros((len(hashes), embedder.dim), dtype=np.float32)
     for i, digest in enumerate(hashes):
         out[i] = vectors[digest]

