@@ -94,6 +94,29 @@ def kills(root: Path, trials: int) -> dict:
             "data lost": f"0 (old generation {outcomes['old']}, new {outcomes['new']}, mixed {outcomes['other']})"}
 
 
+def topic_kills(root: Path, trials: int) -> dict:
+    """SIGKILL `paratopic topics --refit` at a random moment; the saved model must load whole (old or new)."""
+    from cluster import ModelFormatError, TopicModel
+
+    rng = random.Random(1)
+    target = root / "topic-kills"
+    shutil.copytree(root / "index", target)
+    subprocess.run([*CLI, "topics", str(target)], cwd=ROOT, check=True, capture_output=True)
+    broken = 0
+    for _ in range(trials):
+        proc = subprocess.Popen([*CLI, "topics", str(target), "--refit", "--seed", str(rng.randrange(1000))], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 5.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        try:
+            TopicModel.load(target / "topics", index=target).topic_info()
+        except ModelFormatError:
+            broken += 1
+    return {"check": "SIGKILL during `paratopic topics --refit` (0.3-5 s in)", "cases": trials,
+            "passed": trials - broken, "failed runs": 0, "broken indexes": broken, "data lost": "0"}
+
+
 def hostile(root: Path) -> dict:
     """Tampered manifests (types, traversal, symlinks); the CLI must print one clear error."""
     import json
@@ -162,7 +185,8 @@ def main() -> None:
     os.environ.setdefault("PARATOPIC_CACHE_DIR", str(root / "cache"))
     _parts(root)
     started = time.perf_counter()
-    rows = [inputs(root, args.inputs), hostile(root), writers(root, args.writers), kills(root, args.kills)]
+    rows = [inputs(root, args.inputs), hostile(root), writers(root, args.writers), kills(root, args.kills),
+            topic_kills(root, args.kills)]
     text = "\n".join([
         "# Reliability", "",
         "Produced by `benchmarks/bench_reliability.py` (the same checks, fewer of each, are in `tests/reliability/`).",
