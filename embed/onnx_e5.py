@@ -166,9 +166,7 @@ class OnnxE5Embedder(Embedder):
         self.dim = self._weights.hidden
         self.max_tokens = self._weights.max_positions
         self.model_id = e5_model_id() + ("+onnx-int8" if precision == "int8" else "")
-        self.engine_file = engine_path(precision, self._weights.path)
-        if not self.engine_file.is_file():
-            _build_engine(self._weights, precision, self.engine_file)
+        self.engine_file = engine_path(precision, self._weights.path)  # built on first use (see _session)
         self._position = self._weights.tensors["emb.pos"] + self._weights.tensors["emb.type"][: self.dim]
         self._ort = ort
         self._session_: Any = None
@@ -179,6 +177,8 @@ class OnnxE5Embedder(Embedder):
     def _session(self) -> Any:
         """The ONNX Runtime session, opened on first use (a damaged cache file is rebuilt once)."""
         if self._session_ is None:
+            if not self.engine_file.is_file():
+                _build_engine(self._weights, self.precision, self.engine_file)
             options = self._ort.SessionOptions()
             options.intra_op_num_threads = 1  # one call per core at once instead: ~2x faster on 2 cores
             options.inter_op_num_threads = 1
