@@ -232,7 +232,7 @@ def save_index(index: Any, directory: Path, manifest: dict[str, Any], origin: tu
         gen = new_generation()
         names = {"paragraphs": f"paragraphs-{gen}.parquet", "vectors": f"vectors-{gen}.npy", "faiss": f"index-{gen}.faiss"}
         with create_exclusive(directory / names["paragraphs"]) as handle:
-            _storable(index.paragraphs).to_parquet(handle, index=False)
+            _write_parquet(index.paragraphs, handle)
         with create_exclusive(directory / names["vectors"]) as handle:
             np.save(handle, index.vectors, allow_pickle=False)
         with create_exclusive(directory / names["faiss"]) as handle:
@@ -241,6 +241,26 @@ def save_index(index: Any, directory: Path, manifest: dict[str, Any], origin: tu
         manifest["files"] = {key: {"name": name} for key, name in names.items()}
         commit_manifest(directory, manifest, previous)
         return where, manifest_digest(directory)
+
+
+def _write_parquet(table: Any, handle: Any) -> None:
+    """Write the paragraph table; metadata Parquet cannot hold is kept as text (see :func:`_storable`)."""
+    table = _storable(table)
+    try:
+        table.to_parquet(handle, index=False)
+        return
+    except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = f"{type(exc).__name__}: {exc}"
+    from embed.reading import PARAGRAPH_COLUMNS
+
+    metadata = [c for c in table.columns if c not in PARAGRAPH_COLUMNS and table[c].dtype == object]
+    logger.warning("metadata columns %s could not be stored as they are (%s); they are saved as text", metadata, reason)
+    table = table.copy()
+    for column in metadata:
+        table[column] = [None if v is None else str(v) for v in table[column]]
+    handle.seek(0)
+    handle.truncate()
+    table.to_parquet(handle, index=False)
 
 
 def _storable(table: Any) -> Any:
@@ -257,12 +277,13 @@ def _storable(table: Any) -> Any:
             continue
         kinds = {type(v) for v in table[column] if v is not None and not (isinstance(v, float) and v != v)}
         nested = kinds & {dict, list, tuple, set}
-        if nested or (len(kinds) > 1 and not kinds <= {int, float}):
+        huge = int in kinds and any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in table[column])
+        if nested or huge or (len(kinds) > 1 and not kinds <= {int, float}):
             if out is table:
                 out = table.copy()
             logger.warning(
                 "column %r holds %s; it is saved as text",
-                column, "nested values" if nested else f"values of several types ({', '.join(sorted(k.__name__ for k in kinds))})",
+                column, "nested values" if nested else "integers beyond 64 bits" if huge else f"values of several types ({', '.join(sorted(k.__name__ for k in kinds))})",
             )
 
             def text(value: Any) -> str | None:
