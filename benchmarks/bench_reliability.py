@@ -79,7 +79,7 @@ def kills(root: Path, trials: int) -> dict:
         shutil.copytree(root / "index", target)
         proc = subprocess.Popen([*CLI, "index", str(root / "a"), "--out", str(target), "--no-cache"], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 6.0))
+        time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         try:
@@ -89,7 +89,7 @@ def kills(root: Path, trials: int) -> dict:
         except IndexFormatError:
             broken += 1
         shutil.rmtree(target)
-    return {"check": "SIGKILL during `paratopic index` (0.5-6 s in)", "cases": trials,
+    return {"check": "SIGKILL during `paratopic index` (0.3-2.5 s in)", "cases": trials,
             "passed": trials - broken - partial, "failed runs": 0, "broken indexes": broken,
             "data lost": f"0 (old generation {outcomes['old']}, new {outcomes['new']}, mixed {outcomes['other']})"}
 
@@ -106,14 +106,14 @@ def topic_kills(root: Path, trials: int) -> dict:
     for _ in range(trials):
         proc = subprocess.Popen([*CLI, "topics", str(target), "--refit", "--seed", str(rng.randrange(1000))], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 5.0))
+        time.sleep(rng.uniform(0.3, 3.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         try:
             TopicModel.load(target / "topics", index=target).topic_info()
         except ModelFormatError:
             broken += 1
-    return {"check": "SIGKILL during `paratopic topics --refit` (0.3-5 s in)", "cases": trials,
+    return {"check": "SIGKILL during `paratopic topics --refit` (0.3-3 s in)", "cases": trials,
             "passed": trials - broken, "failed runs": 0, "broken indexes": broken, "data lost": "0"}
 
 
