@@ -30,20 +30,6 @@ CLI = [sys.executable, "-c", "from paratopic.cli import app; app()"]
 SEED_FILES = sorted((ROOT / "seeds").glob("*.txt"))
 
 
-def _parts(root: Path) -> dict[str, Path]:
-    from embed import ParagraphIndex
-
-    parts = {}
-    for name, files in {"base": SEED_FILES[:2], "a": SEED_FILES[2:4], "b": SEED_FILES[4:]}.items():
-        parts[name] = root / name
-        parts[name].mkdir()
-        for file in files:
-            shutil.copy(file, parts[name])
-    ParagraphIndex.build(ROOT / "seeds")  # warm the embedding cache
-    ParagraphIndex.build(parts["base"]).save(root / "index")
-    return parts
-
-
 def writers(root: Path, trials: int) -> dict:
     from embed import IndexFormatError, ParagraphIndex
 
@@ -183,7 +169,9 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="reliability-"))
     os.environ.setdefault("PARATOPIC_CACHE_DIR", str(root / "cache"))
-    _parts(root)
+    from harness import writer_setup
+
+    writer_setup(root, ROOT / "seeds")
     started = time.perf_counter()
     rows = [inputs(root, args.inputs), hostile(root), writers(root, args.writers), kills(root, args.kills),
             topic_kills(root, args.kills)]

@@ -4,6 +4,7 @@ generated input files, and how each run of the pipeline on them ended."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import traceback
 from collections.abc import Callable
@@ -97,3 +98,15 @@ def write_case(folder: Path, name: str, content: bytes) -> Path:
 
 
 Check = Callable[[Path], tuple[str, str]]
+
+
+def writer_setup(root: Path, seeds: Path, embedder: Any = None) -> None:
+    """``root/base`` (seed articles 1-2, indexed as ``root/index``), ``root/a`` (3-4) and
+    ``root/b`` (5), with the embedding cache warm for all five."""
+    files = sorted(seeds.glob("*.txt"))
+    for name, chosen in {"base": files[:2], "a": files[2:4], "b": files[4:]}.items():
+        (root / name).mkdir()
+        for file in chosen:
+            shutil.copy(file, root / name)
+    ParagraphIndex.build(seeds, embedder=embedder)
+    ParagraphIndex.build(root / "base", embedder=embedder).save(root / "index")

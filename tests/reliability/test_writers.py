@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, SEEDS
+from harness import writer_setup
 
 from embed import IndexChangedError, IndexFormatError, ParagraphIndex
 
@@ -23,14 +24,7 @@ SEED_FILES = sorted(SEEDS.glob("*.txt"))
 def base(tmp_path_factory, e5) -> Path:
     """An index of the first two seed articles, and the cache warm for all five."""
     root = tmp_path_factory.mktemp("writers")
-    ParagraphIndex.build(SEEDS, embedder=e5)  # fills the embedding cache
-    parts = {}
-    for name, files in {"base": SEED_FILES[:2], "a": SEED_FILES[2:4], "b": SEED_FILES[4:]}.items():
-        parts[name] = root / name
-        parts[name].mkdir()
-        for file in files:
-            shutil.copy(file, parts[name])
-    ParagraphIndex.build(parts["base"], embedder=e5).save(root / "index")
+    writer_setup(root, SEEDS, e5)
     return root
 
 
