@@ -48,6 +48,8 @@ __all__ = ["OnnxE5Embedder", "engine_path", "PRECISIONS"]
 
 logger = logging.getLogger(__name__)
 
+#: From this many extra windows (texts over 512 tokens) a call shows its own progress bar.
+LONG_TEXT_WINDOWS = 50
 #: Bump when the graph or its quantisation changes, so cached engines are rebuilt.
 ENGINE_VERSION = 1
 
@@ -254,7 +256,11 @@ class OnnxE5Embedder(Embedder):
         windows = self._tokenizer.windows([prefix + t for t in texts])
         pooled = np.empty((len(windows), self.dim), dtype=np.float32)
         batches = list(self._batches(windows))
-        with tqdm(total=len(texts), desc="embedding", unit="para", disable=not show_progress) as bar:
+        # a very long paragraph (a 1 MB text is ~500 windows, about a minute) gets a bar of its own windows
+        long = len(windows) - len(texts) >= LONG_TEXT_WINDOWS
+        if long:
+            logger.warning("embedding %d texts as %d windows of up to %d tokens", len(texts), len(windows), self.max_tokens)
+        with tqdm(total=len(windows), desc="embedding", unit="window", disable=None if long else not show_progress) as bar:
             if len(batches) == 1 or self.num_threads == 1:
                 for rows in batches:
                     pooled[rows] = self._run(windows, rows)
