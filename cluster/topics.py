@@ -182,10 +182,9 @@ class TopicModel:
         }
         if n_distinct < MIN_PARAGRAPHS:
             return self._too_few(n, n_distinct, int(flagged.sum()))
-        clock = time.perf_counter()
-        reduced = self._reduce(vectors)
-        labels = self._cluster(reduced)
-        seconds = {"neighbours+umap+hdbscan": time.perf_counter() - clock}
+        start = time.perf_counter()
+        labels = self._cluster(self._reduce(vectors))
+        clustered = time.perf_counter()
         self.raw_outlier_share_ = float((labels < 0).mean())
         if labels.max(initial=-1) < 0:
             self._fit_labels = labels
@@ -200,14 +199,12 @@ class TopicModel:
         self._update_centroids()
         if self.n_topics is not None and self.n_topics_ > int(self.n_topics):
             self._reduce_to(int(self.n_topics))
-        clock = time.perf_counter()
+        refreshed = time.perf_counter()
         self._refresh()
-        seconds["keywords"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        self._embedding_2d = map_coordinates(self, random_state=self.random_state, knn=self._knn)
-        self._knn = None
-        seconds["2-D map"] = time.perf_counter() - clock
-        self.params_["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+        mapped = time.perf_counter()
+        self._embedding_2d, self._knn = map_coordinates(self, random_state=self.random_state, knn=self._knn), None
+        self.params_["seconds"] = {"neighbours+umap+hdbscan": round(clustered - start, 2),
+                                   "keywords": round(mapped - refreshed, 2), "2-D map": round(time.perf_counter() - mapped, 2)}
         logger.info(
             "fitted %d topics on %d paragraphs (%.1f%% outliers)", self.n_topics_, n, 100 * self.outlier_share_
         )
