@@ -33,7 +33,7 @@ import numpy as np
 
 from cluster.errors import IndexMismatchError, ModelFormatError
 from embed.locking import writer_lock
-from embed.storage import check_target, create_exclusive, new_generation, plain_name, write_atomic
+from embed.storage import check_target, create_exclusive, manifest_digest, new_generation, plain_name, write_atomic
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
@@ -64,11 +64,6 @@ def index_fingerprint(index: Any) -> str:
     return digest.hexdigest()
 
 
-def _manifest_sha(index_dir: Path) -> str | None:
-    path = index_dir / "manifest.json"
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
-
-
 def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | None = None) -> Path:
     """Write ``model`` to ``directory`` (created if needed) atomically. Returns it."""
     arrays = {
@@ -96,7 +91,7 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
             "fingerprint": index_fingerprint(model.index),
             "n_paragraphs": len(model.index.paragraphs),
             "directory": str(recorded_dir) if recorded_dir is not None else None,
-            "manifest_sha256": _manifest_sha(Path(recorded_dir)) if recorded_dir is not None else None,
+            "manifest_sha256": manifest_digest(Path(recorded_dir)) if recorded_dir is not None else None,
         },
     }
     check_target(directory, ModelFormatError, marker=MODEL_FILE)

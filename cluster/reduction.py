@@ -44,9 +44,9 @@ def numba_cache_dir() -> Path:
     """Where compiled numba code is kept: ``$NUMBA_CACHE_DIR``, else ``<paratopic cache>/numba``."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"])
-    import platformdirs
+    from embed.cache import cache_root
 
-    return Path(os.environ.get("PARATOPIC_CACHE_DIR") or platformdirs.user_cache_dir("paratopic")) / "numba"
+    return cache_root() / "numba"
 
 
 def import_umap() -> ModuleType:

@@ -9,7 +9,6 @@ shown in its most frequent surface form (``Triều Tiên``, ``Hwasong``).
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -78,7 +77,9 @@ class Tokenizer:
         :data:`PARALLEL_FROM` texts."""
         import multiprocessing
 
-        workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+        from embed.cache import available_cores
+
+        workers = min(available_cores(), 8)
         forkable = "fork" in multiprocessing.get_all_start_methods()
         if self.language != "vi" or len(texts) < PARALLEL_FROM or workers < 2 or not forkable:
             return [self.raw_tokens(t) for t in texts]

