@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
 
-__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text", "TopicView"]
+__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text", "TopicView", "keywords_by_weight"]
 
 _SHOWN_KEYWORDS = 8
+
+
+def keywords_by_weight(pairs: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """``(word, weight)`` pairs, highest weight first (ties keep their order):
+    how keywords are shown wherever their weights are."""
+    return sorted(pairs, key=lambda pair: -float(pair[1]))
 
 
 def _caption(model: TopicModel) -> str:
@@ -59,7 +66,7 @@ def topic_table_rich(model: TopicModel) -> Any:
 def topic_details_text(model: TopicModel, topic: int, *, n_paragraphs: int = 3, width: int = 160) -> str:
     """Plain-text details of one topic: keywords with weights, representative paragraphs."""
     lines = [f"Topic {topic}: {model.topic_label(topic)}"]
-    lines.append("  keywords: " + ", ".join(f"{w} ({s:.3f})" for w, s in model.get_topic(topic)))
+    lines.append("  keywords: " + ", ".join(f"{w} ({s:.3f})" for w, s in keywords_by_weight(model.get_topic(topic))))
     for para in model.representative_paragraphs(topic, n=n_paragraphs).itertuples(index=False):
         text = para.text if len(para.text) <= width else para.text[: width - 1] + "…"
         lines.append(f"  [{para.score:.3f}] {para.id}: {text}")
@@ -81,7 +88,8 @@ class TopicView:
 
     @property
     def keywords(self) -> list[tuple[str, float]]:
-        return self.model.get_topic(self.topic)
+        """The topic's keywords with their weights, highest weight first."""
+        return keywords_by_weight(self.model.get_topic(self.topic))
 
     def __str__(self) -> str:
         return topic_details_text(self.model, self.topic, n_paragraphs=self.n_paragraphs)

@@ -13,8 +13,9 @@ import html
 import textwrap
 from typing import TYPE_CHECKING
 
-import numpy as np
 import plotly.graph_objects as go
+
+from cluster.display import keywords_by_weight
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
@@ -73,28 +74,35 @@ def paragraph_map(model: TopicModel, *, include_flagged: bool = False, height: i
 
 
 def keyword_bars(model: TopicModel, topic: int, *, n: int = 10) -> go.Figure:
-    """Horizontal bars of a topic's top keywords and their c-TF-IDF weights."""
-    words = model.get_topic(topic)[:n]
+    """Horizontal bars of a topic's ``n`` heaviest keywords and their c-TF-IDF
+    weights, the highest at the top (the data run in weight order; the y axis
+    is reversed so the first bar is drawn at the top)."""
+    words = keywords_by_weight(model.get_topic(topic))[:n]
     fig = go.Figure(
         go.Bar(
-            x=[w for _, w in words][::-1], y=[html.escape(k) for k, _ in words][::-1], orientation="h",
+            x=[w for _, w in words], y=[html.escape(k) for k, _ in words], orientation="h",
             marker_color=topic_color(topic),
         )
     )
     fig.update_layout(
         height=40 + 24 * max(len(words), 1), margin={"l": 10, "r": 10, "t": 30, "b": 10}, template="plotly_white",
-        title={"text": html.escape(f"{topic}: {model.topic_label(topic)}"), "x": 0.01},
+        title={"text": html.escape(f"{topic}: {model.topic_label(topic)}"), "x": 0.01}, yaxis={"autorange": "reversed"},
     )
     return fig
 
 
 def similarity_heatmap(model: TopicModel) -> go.Figure:
-    """Cosine similarity between topic centres."""
+    """Similarity between topics (:meth:`~cluster.topics.TopicModel.topic_similarity`:
+    cosine between topic centres after subtracting the collection's mean),
+    on a diverging scale from -1 (apart) through 0 to 1."""
     sims = model.topic_similarity()
     labels = [html.escape(f"{t}: {model.topic_label(t)}"[:40]) for t in sims.index]
-    fig = go.Figure(go.Heatmap(z=sims.to_numpy(), x=labels, y=labels, colorscale="Blues", zmin=float(np.min(sims.to_numpy())), zmax=1))
-    fig.update_layout(height=200 + 22 * len(labels), template="plotly_white", title={"text": "Topic similarity", "x": 0.01},
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig = go.Figure(go.Heatmap(
+        z=sims.to_numpy(), x=labels, y=labels, colorscale="RdBu", reversescale=True, zmin=-1, zmax=1, zmid=0,
+        hovertemplate="%{y}<br>%{x}<br>similarity %{z:.3f}<extra></extra>",
+    ))
+    fig.update_layout(height=200 + 22 * len(labels), template="plotly_white", margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      title={"text": "Topic similarity (cosine after removing the collection's mean)", "x": 0.01})
     return fig
 
 

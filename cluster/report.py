@@ -18,16 +18,41 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from cluster.display import keywords_by_weight
+from cluster.setaside import set_aside_counts, set_aside_reason
+from cluster.similarity import SIMILARITY_NOTE, raw_similarity_range
 from embed.storage import write_atomic
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
 
-__all__ = ["report_data", "write_report", "REPORT_FORMATS"]
+__all__ = ["report_data", "write_report", "report_format", "REPORT_FORMATS", "REPORT_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
 REPORT_FORMATS = ("html", "md", "json")
+#: File suffixes and the format each one means (no suffix: HTML).
+REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
+
+
+def report_format(path: str | Path, format: str | None = None) -> str:
+    """The report format for ``path``: ``format`` when given, else from the
+    file suffix (no suffix: HTML). Raises ValueError naming the supported
+    formats for an unknown format or suffix, before any work is done."""
+    supported = ", ".join(REPORT_FORMATS)
+    if format is not None:
+        if format.lower().lstrip(".") not in REPORT_FORMATS:
+            raise ValueError(f"report format {format!r} is not supported; use one of: {supported}")
+        return format.lower().lstrip(".")
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return "html"
+    if suffix not in REPORT_SUFFIXES:
+        raise ValueError(
+            f"cannot write a {suffix} report ({path}): the supported formats are {supported} "
+            f"(suffixes {', '.join(REPORT_SUFFIXES)}), or pass --format"
+        )
+    return REPORT_SUFFIXES[suffix]
 
 
 def _records(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
@@ -41,18 +66,18 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
     info = model.topic_info()
     titles = table.drop_duplicates("doc_id").set_index("doc_id")["title"].to_dict()
     flagged = table[~model.fitted_mask_]
+    periods = model.topics_over_time()
     topics = []
     for row in info.itertuples():
         topic = int(row.topic)
         reps = model.representative_paragraphs(topic, n=n_representative)
-        periods = model.topics_over_time()
         timeline = periods[periods["topic"] == topic]
         topics.append({
             "topic": topic,
             "label": row.label,
             "size": int(row.size),
             "share": float(row.share),
-            "keywords": [{"word": w, "weight": float(s)} for w, s in model.get_topic(topic)],
+            "keywords": [{"word": w, "weight": float(s)} for w, s in keywords_by_weight(model.get_topic(topic))],
             "representative": _records(reps, ["id", "doc_id", "title", "text", "score"]),
             "documents": [{"doc_id": d, "title": titles.get(d, "")} for d in row.documents],
             "nearest": [{"topic": t, "label": model.topic_label(t), "similarity": s} for t, s in model.nearest_topics(topic, n=3)],
@@ -61,6 +86,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
     outliers = table[model.fitted_mask_ & (table["topic"] < 0)]
     hierarchy = model.hierarchy()
     counts = index.info()
+    aside = set_aside_counts(table, model.fitted_mask_)
     return {
         "title": title or "Topic report",
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -68,8 +94,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
             "sources": list(index.sources),
             "documents": int(counts["documents"]),
             "paragraphs": int(counts["paragraphs"]),
-            "boilerplate": int(counts["boilerplate"]),
-            "duplicates": int(counts["duplicates"]),
+            **aside,  # set_aside = boilerplate + duplicates (not also boilerplate) + empty
             "fitted_paragraphs": int(model.fitted_mask_.sum()),
             "topics": int(model.n_topics_),
             "outliers": len(outliers),
@@ -79,6 +104,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
             "message": getattr(model, "message_", ""),
         },
         "topics": topics,
+        "similarity": _similarity(model),
         "hierarchy": [
             {"parent": int(r.parent), "left": int(r.left), "right": int(r.right), "distance": float(r.distance),
              "topics": [int(t) for t in r.topics]}
@@ -87,11 +113,21 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
         "outliers": _records(outliers, ["id", "doc_id", "title", "text"]),
         "set_aside": [
             {"id": r["id"], "doc_id": r["doc_id"], "text": r["text"],
-             "reason": r["boilerplate_reason"] if r["boilerplate"] else f"duplicate of {r['duplicate_of']}",
+             "reason": set_aside_reason(r),
              "topic": int(r["topic"])}
             for _, r in flagged.iterrows()
         ],
     }
+
+
+def _similarity(model: TopicModel) -> dict[str, Any]:
+    """The topic similarity matrix and its one-line explanation."""
+    raw = raw_similarity_range(model)
+    note = SIMILARITY_NOTE
+    if raw is not None:
+        note += f" (Raw cosines between these topic centres all lie within {raw[0]:.3f}-{raw[1]:.3f}.)"
+    matrix = model.topic_similarity().to_numpy() if model.n_topics_ else []
+    return {"note": note, "matrix": [[round(float(v), 4) for v in row] for row in matrix]}
 
 
 def _script_json(value: Any) -> str:
@@ -126,6 +162,14 @@ def _html(model: TopicModel, data: dict[str, Any]) -> str:
     )
 
 
+def _set_aside_text(overview: dict[str, Any]) -> str:
+    """"N set aside (B boilerplate, D duplicates[, E empty])": each paragraph counted once."""
+    parts = [f"{overview['boilerplate']} boilerplate", f"{overview['duplicates']} duplicate{'' if overview['duplicates'] == 1 else 's'}"]
+    if overview["empty"]:
+        parts.append(f"{overview['empty']} empty")
+    return f"{overview['set_aside']} set aside ({', '.join(parts)})"
+
+
 def _markdown(data: dict[str, Any]) -> str:
     def cell(text: Any) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
@@ -135,8 +179,8 @@ def _markdown(data: dict[str, Any]) -> str:
     lines += [
         "## Overview", "",
         f"- Sources: {', '.join(cell(s) for s in o['sources'])}",
-        f"- Documents: {o['documents']}; paragraphs: {o['paragraphs']} "
-        f"({o['boilerplate']} boilerplate, {o['duplicates']} duplicates set aside; {o['fitted_paragraphs']} modelled)",
+        f"- Documents: {o['documents']}",
+        f"- Paragraphs: {o['paragraphs']} = {o['fitted_paragraphs']} modelled + {_set_aside_text(o)}",
         f"- Topics: {o['topics']}; outliers: {o['outliers']} ({100 * o['outlier_share']:.1f}%)",
         f"- Embedding model: `{o['model']}`",
         f"- Topic parameters: `{json.dumps(o['topic_parameters'], ensure_ascii=False, default=str)}`",
@@ -153,16 +197,23 @@ def _markdown(data: dict[str, Any]) -> str:
         lines += ["", "Representative paragraphs:", ""]
         lines += [f"- ({p['score']:.3f}) *{cell(p['title'])}* — {cell(p['text'])}" for p in t["representative"]]
         lines += ["", "Documents: " + "; ".join(cell(d["title"] or d["doc_id"]) for d in t["documents"])]
-        lines.append("Nearest topics: " + ", ".join(f"{n['topic']} {cell(n['label'])} ({n['similarity']:.3f})" for n in t["nearest"]))
+        if t["nearest"]:
+            lines.append("Nearest topics (similarity, see [Topic similarity](#topic-similarity)): "
+                         + ", ".join(f"{n['topic']} {cell(n['label'])} ({n['similarity']:.3f})" for n in t["nearest"]))
         if t["timeline"]:
             lines.append("Timeline: " + ", ".join(f"{p['period']}: {p['count']}" for p in t["timeline"]))
+    sims = data["similarity"]["matrix"]
+    if len(sims) >= 2:
+        lines += ["", "## Topic similarity", "", cell(data["similarity"]["note"]), ""]
+        lines += ["| topic | " + " | ".join(str(t) for t in range(len(sims))) + " |", "|---:|" + "---:|" * len(sims)]
+        lines += [f"| {i} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for i, row in enumerate(sims)]
     if data["hierarchy"]:
         lines += ["", "## Topic hierarchy", ""]
         lines += [f"- node {h['parent']} = {h['left']} + {h['right']} (distance {h['distance']:.3f}; topics {h['topics']})"
                   for h in data["hierarchy"]]
     lines += ["", f"## Outliers ({len(data['outliers'])})", ""]
     lines += [f"- `{p['id']}` {cell(p['text'])}" for p in data["outliers"]]
-    lines += ["", f"## Set aside: boilerplate and duplicates ({len(data['set_aside'])})", ""]
+    lines += ["", f"## Set aside: boilerplate and duplicates ({o['set_aside']})", "", f"{_set_aside_text(o)}.", ""]
     lines += [f"- `{p['id']}` [{cell(p['reason'])}] {cell(p['text'])}" for p in data["set_aside"]]
     return "\n".join(lines) + "\n"
 
@@ -176,13 +227,12 @@ def write_report(
         model: a fitted topic model.
         path: output file.
         format: ``"html"`` (one self-contained file), ``"md"`` or ``"json"``;
-            by default taken from the file suffix, else HTML.
+            by default taken from the file suffix (see :data:`REPORT_SUFFIXES`;
+            no suffix: HTML). An unknown format or suffix raises ValueError.
         title: the report's title.
     """
     path = Path(path)
-    fmt = format or {".md": "md", ".json": "json"}.get(path.suffix.lower(), "html")
-    if fmt not in REPORT_FORMATS:
-        raise ValueError(f"report format {fmt!r} is not one of {REPORT_FORMATS}")
+    fmt = report_format(path, format)
     data = report_data(model, title=title)
     if fmt == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2, default=str)

@@ -23,7 +23,7 @@ console = Console()
 err = Console(stderr=True)
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, step by step.")]
-IndexDir = Annotated[Path, typer.Argument(help="Index directory.")]
+IndexDir = Annotated[Path, typer.Argument(help="Index directory, or the folder `paratopic run` wrote (its index/ is used).")]
 IncludeFlagged = Annotated[bool, typer.Option(help="Also return boilerplate and duplicates.")]
 HideNearDuplicates = Annotated[bool, typer.Option(help="Drop near-identical hits.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print hits as JSON.")]
@@ -38,6 +38,15 @@ def _setup_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=err, show_path=False)],
         force=True,
     )
+
+
+def _index_dir(directory: Path) -> Path:
+    """The index in ``directory``; when ``directory`` is not an index but holds
+    one in ``index/`` (the folder ``paratopic run`` writes), that one, with a note."""
+    if not (directory / "manifest.json").exists() and (directory / "index" / "manifest.json").is_file():
+        err.print(f"using the index in {directory / 'index'}", highlight=False)
+        return directory / "index"
+    return directory
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -72,6 +81,8 @@ def index(
     except ParatopicError as exc:
         raise _fail(exc) from None
     table = Table(title=f"{'extended' if existing else 'built'} index {out}", show_header=False)
+    table.add_column("key", overflow="fold", max_width=28)
+    table.add_column("value", overflow="fold")  # long values (the model id) wrap, never cut with an ellipsis
     for key, value in {
         "documents added": stats.documents,
         "documents skipped (already indexed)": stats.skipped_documents,
@@ -138,7 +149,7 @@ def search(
     """Find the paragraphs most similar to a query text."""
     _setup_logging(verbose)
     try:
-        hits = ParagraphIndex.load(directory).search(
+        hits = ParagraphIndex.load(_index_dir(directory)).search(
             query, k=k, include_flagged=include_flagged, hide_near_duplicates=hide_near_duplicates
         )
     except ParatopicError as exc:
@@ -160,7 +171,7 @@ def similar(
     """Find the paragraphs most like a stored paragraph ("more like this")."""
     _setup_logging(verbose)
     try:
-        hits = ParagraphIndex.load(directory).similar(
+        hits = ParagraphIndex.load(_index_dir(directory)).similar(
             paragraph_id, k=k, other_documents=other_documents, include_flagged=include_flagged,
             hide_near_duplicates=hide_near_duplicates,
         )
@@ -176,11 +187,14 @@ def info(
 ) -> None:
     """Show what an index holds: counts, model, index kind, sources."""
     _setup_logging(verbose)
+    directory = _index_dir(directory)
     try:
         idx = ParagraphIndex.load(directory)
     except ParatopicError as exc:
         raise _fail(exc) from None
     table = Table(title=str(directory), show_header=False)
+    table.add_column("key", overflow="fold", max_width=28)
+    table.add_column("value", overflow="fold")  # long values (the model id) wrap, never cut with an ellipsis
     for key, value in idx.info().items():
         table.add_row(key, str(value))
     reasons = idx.paragraphs["boilerplate_reason"].dropna().value_counts()
@@ -195,15 +209,16 @@ TOPICS_SUBDIR = "topics"
 def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool = True):  # noqa: ANN202
     """Load DIR/topics when it exists and nothing asks for a refit; else fit and save."""
     from cluster import TopicModel
+    from cluster.setaside import fit_mask
 
+    directory = _index_dir(directory)
     saved = directory / TOPICS_SUBDIR
     given = {k: v for k, v in options.items() if v is not None}
     if saved.exists() and not refit and not given:
         return TopicModel.load(saved, index=directory)
     idx = ParagraphIndex.load(directory)
     if console_out:
-        table = idx.paragraphs
-        modelled = int((~table["boilerplate"].astype(bool) & table["duplicate_of"].isna()).sum())
+        modelled = int(fit_mask(idx.paragraphs, include_flagged=bool(given.get("include_flagged", False))).sum())
         err.print(f"fitting topics over {modelled} of {len(idx)} paragraphs (boilerplate and duplicates set aside)...")
     model = TopicModel(**{"random_state": 0, **given}).fit(idx)
     model.save(saved, index_dir=directory)
@@ -219,7 +234,7 @@ def topics(
     outlier_threshold: Annotated[float | None, typer.Option(help="Give outliers the nearest topic above this cosine.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0: identical topics every run).")] = None,
     refit: Annotated[bool, typer.Option(help="Fit again even if DIR/topics exists.")] = False,
-    details: Annotated[int, typer.Option(help="Show keywords and representative paragraphs of the N largest topics.")] = 0,
+    details: Annotated[int, typer.Option(min=0, help="Show keywords and representative paragraphs of the N largest topics.")] = 0,
     verbose: Verbose = False,
 ) -> None:
     """Fit (or load) the topics of an index and print the topic table.
@@ -227,6 +242,8 @@ def topics(
     The model is saved in DIR/topics; later calls load it unless options
     change or --refit is given.
     """
+    from cluster.display import keywords_by_weight
+
     _setup_logging(verbose)
     options = {"min_cluster_size": min_topic_size, "n_topics": n_topics, "n_neighbors": n_neighbors,
                "outlier_threshold": outlier_threshold, "random_state": seed}
@@ -239,24 +256,26 @@ def topics(
         err.print(model.message_)
     for row in model.topic_info().head(details).itertuples():
         console.rule(f"topic {row.topic}: {row.label}")
-        console.print(", ".join(f"{w} ({s:.3f})" for w, s in model.get_topic(row.topic)))
+        console.print(", ".join(f"{w} ({s:.3f})" for w, s in keywords_by_weight(model.get_topic(row.topic))))
         for rep in model.representative_paragraphs(row.topic, n=2).itertuples():
             console.print(f"  • {rep.text[:200]}", highlight=False)
 
 
 @app.command()
 def report(
-    directory: Annotated[Path, typer.Argument(help="Index directory (topics are fitted if DIR/topics is missing).")],
+    directory: Annotated[Path, typer.Argument(help="Index directory, or the folder `run` wrote (topics are fitted if DIR/topics is missing).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report file to write.")],
-    format: Annotated[str | None, typer.Option("--format", help="html, md or json (default: from the suffix).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="html, md or json (default: from the suffix: .html, .md, .json).")] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Write a topic report: one self-contained HTML file, or Markdown / JSON."""
     from cluster import write_report
+    from cluster.report import report_format
 
     _setup_logging(verbose)
     try:
+        report_format(out, format)  # an unknown format or suffix is refused before any work
         model = _topic_model(directory, {}, refit=False)
         path = write_report(model, out, format=format, title=title)
     except (ParatopicError, ValueError) as exc:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from conftest import HWASONG, SEEDS
 from typer.testing import CliRunner
@@ -53,3 +54,45 @@ def test_run_writes_report_and_topics_reloads(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["overview"]["paragraphs"] == 128 and data["topics"]
+
+
+def _unboxed(text: str) -> str:
+    """Table output without borders and spaces: a value folded over lines reads whole again."""
+    return re.sub(r"[\s│]", "", text)
+
+
+def test_commands_accept_the_folder_run_wrote(tmp_path):
+    """`paratopic search OUT` (OUT from `run`) uses OUT/index; the fit message counts the paragraphs modelled."""
+    from cluster.setaside import fit_mask
+    from embed import ParagraphIndex
+
+    out = tmp_path / "seeds"
+    result = runner.invoke(app, ["run", str(SEEDS), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    index = ParagraphIndex.load(out / "index")
+    modelled = int(fit_mask(index.paragraphs).sum())
+    assert f"fitting topics over {modelled} of {len(index)} paragraphs" in " ".join(result.output.split())
+    assert index.model_id in _unboxed(result.output)  # the model id whole in the index table, not cut with "…"
+    result = runner.invoke(app, ["search", str(out), "Triều Tiên phóng tên lửa đạn đạo liên lục địa", "-k", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "using the index in" in result.stderr and json.loads(result.stdout)[0]["id"] in HWASONG
+    result = runner.invoke(app, ["similar", str(out), HWASONG[0], "-k", "1", "--json"])
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 1, result.output
+    result = runner.invoke(app, ["info", str(out)])
+    assert result.exit_code == 0 and index.model_id in _unboxed(result.stdout), result.output
+    result = runner.invoke(app, ["topics", str(out), "--details", "1"])
+    assert result.exit_code == 0 and "topic 0:" in result.stdout, result.output
+    result = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.md")])
+    assert result.exit_code == 0 and "## Topic similarity" in (tmp_path / "r.md").read_text("utf-8"), result.output
+    assert not (out / "topics").exists()  # nothing written beside index/
+
+
+def test_obvious_mistakes_are_refused_before_any_work(tmp_path):
+    missing = tmp_path / "no-index-here"
+    for args in (["--out", str(tmp_path / "x.pdf")], ["--out", str(tmp_path / "x.html"), "--format", "pdf"]):
+        result = runner.invoke(app, ["report", str(missing), *args])
+        assert result.exit_code == 1 and "html, md, json" in result.output, result.output
+        assert "no such index" not in result.output and "Traceback" not in result.output  # refused first
+    assert not any(tmp_path.iterdir())
+    result = runner.invoke(app, ["topics", str(missing), "--details", "-1"])
+    assert result.exit_code == 2 and "--details" in result.output, result.output

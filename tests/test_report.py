@@ -82,3 +82,166 @@ def test_report_draws_in_headless_chromium(seed_topics, evil_topics, tmp_path):
     assert (shots / "seeds-report.png").stat().st_size > 10_000
     evil = open_report(write_report(evil_topics, tmp_path / "evil.html"), tmp_path / "evil.png")
     assert evil.alerts == [] and evil.errors == []
+
+
+# ------------------------------------------------------------------ issue 10, part 4: report and display details
+def _descending(values: list[float]) -> bool:
+    return all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_keywords_are_shown_in_weight_order(seed_topics, tmp_path):
+    import re
+
+    from cluster.figures import keyword_bars
+
+    for topic in range(seed_topics.n_topics_):
+        fig = keyword_bars(seed_topics, topic)
+        weights = [float(x) for x in fig.data[0].x]
+        assert _descending(weights) and weights[0] == max(w for _, w in seed_topics.get_topic(topic))
+        assert fig.layout.yaxis.autorange == "reversed"  # first (heaviest) bar drawn at the top
+        shown = re.findall(r"\((\d\.\d{3})\)", seed_topics.topic_details(topic).splitlines()[1])
+        assert _descending([float(w) for w in shown])
+    data = json.loads(write_report(seed_topics, tmp_path / "r.json").read_text(encoding="utf-8"))
+    for topic in data["topics"]:
+        assert _descending([k["weight"] for k in topic["keywords"]])
+    md = write_report(seed_topics, tmp_path / "r.md").read_text(encoding="utf-8")
+    lines = [line for line in md.splitlines() if line.startswith("Keywords: ")]
+    assert len(lines) == seed_topics.n_topics_
+    for line in lines:
+        assert _descending([float(w) for w in re.findall(r"\((\d\.\d{3})\)", line)])
+    html = write_report(seed_topics, tmp_path / "r.html").read_text(encoding="utf-8")
+    for section in re.findall(r'<section class="topic".*?</section>', html, flags=re.S):
+        widths = [float(w) for w in re.findall(r'class="bar" style="display:block;width:([\d.]+)%', section)]
+        assert widths and _descending(widths) and widths[0] == 100.0
+
+
+def test_representative_paragraphs_are_not_near_duplicates(seed_topics):
+    import numpy as np
+
+    from cluster.representatives import REPRESENTATIVE_DUPLICATE_COSINE, normalise_text
+
+    vectors = dict(zip(seed_topics.index.paragraphs["id"], np.asarray(seed_topics.index.vectors, dtype=np.float32)))
+    for topic in range(seed_topics.n_topics_):
+        size = int((seed_topics._fit_labels == topic).sum())
+        for n in (3, 5):
+            reps = seed_topics.representative_paragraphs(topic, n=n)
+            assert len(reps) == 3 if n == 3 else len(reps) >= min(4, size)  # n when enough distinct ones exist
+            assert list(reps["score"]) == sorted(reps["score"], reverse=True)
+            matrix = np.stack([vectors[i] for i in reps["id"]])
+            sims = matrix @ matrix.T
+            assert (sims[~np.eye(len(reps), dtype=bool)] < REPRESENTATIVE_DUPLICATE_COSINE).all(), (topic, reps["id"])
+            texts = [normalise_text(t) for t in reps["text"]]
+            for i, a in enumerate(texts):
+                assert not any(a in b or b in a for b in texts[i + 1:])
+    # the seeds' lead and its "Các hãng thông tấn Nga đưa tin, <lead>" copy (cosine 0.987) are never shown together
+    shown = {i for t in range(seed_topics.n_topics_) for i in seed_topics.representative_paragraphs(t, n=5)["id"]}
+    assert not {"000_bafd0c5b1fa3f0f2:0", "000_bafd0c5b1fa3f0f2:2"} <= shown
+
+
+def test_distinct_order_skips_near_duplicates_but_still_returns_n():
+    import numpy as np
+
+    from cluster.representatives import distinct_order
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(6, 32)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    close = base[0] + 0.01 * rng.normal(size=32).astype(np.float32)
+    vectors = np.stack([base[0], close / np.linalg.norm(close), base[1], base[2], base[3], base[4]])
+    texts = ["Một câu.", "Một câu khác hẳn.", "Hai nước hợp tác.", "Theo AP, hai nước hợp tác!", "Bốn.", "Năm."]
+    # 1 is a near-duplicate vector of 0; 3's text contains 2's
+    assert distinct_order(vectors, texts, 3) == [0, 2, 4]
+    assert distinct_order(vectors, texts, 10) == [0, 2, 4, 5]
+    assert distinct_order(vectors, ["Giống hệt."] * 6, 3) == [0]
+
+
+def test_topic_similarity_separates_topics(seed_topics):
+    import numpy as np
+
+    k = seed_topics.n_topics_
+    assert k >= 3
+    off = ~np.eye(k, dtype=bool)
+    sims = seed_topics.topic_similarity().to_numpy()
+    raw = (seed_topics.centroids_ @ seed_topics.centroids_.T)[off]
+    assert np.allclose(sims, sims.T) and np.allclose(np.diag(sims), 1.0)
+    spread, raw_spread = np.ptp(sims[off]), np.ptp(raw)
+    assert spread > 0.05 and spread > 5 * raw_spread, (sims, raw)  # raw cosines bunch within ~0.03
+    for topic in range(k):
+        nearest = seed_topics.nearest_topics(topic, n=k)
+        assert [t for t, _ in nearest] == [int(t) for t in np.argsort(-sims[topic], kind="stable") if t != topic]
+        assert [s for _, s in nearest] == [float(sims[topic, t]) for t, _ in nearest]
+
+
+def _centred_by_hand(model):
+    import numpy as np
+
+    fitted = np.asarray(model.index.vectors, dtype=np.float64)[model.fitted_mask_]
+    mean = fitted.mean(axis=0)
+    centres = np.stack([fitted[model._fit_labels == t].mean(axis=0) - mean for t in range(model.n_topics_)])
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return centres @ centres.T
+
+
+def test_topic_similarity_follows_save_load_and_merges(seed_topics, seed_index, tmp_path):
+    import numpy as np
+
+    seed_topics.save(tmp_path / "topics")
+    loaded = TopicModel.load(tmp_path / "topics", index=seed_index)
+    assert np.allclose(loaded.topic_similarity().to_numpy(), seed_topics.topic_similarity().to_numpy(), atol=1e-6)
+    assert np.allclose(loaded.topic_similarity().to_numpy(), _centred_by_hand(loaded), atol=1e-5)
+    loaded.merge_topics([1, 2])
+    assert loaded.topic_similarity().shape == (loaded.n_topics_, loaded.n_topics_) == (2, 2)
+    assert np.allclose(loaded.topic_similarity().to_numpy(), _centred_by_hand(loaded), atol=1e-5)
+    again = TopicModel.load(tmp_path / "topics", index=seed_index).reduce_topics(2)
+    assert np.allclose(again.topic_similarity().to_numpy(), _centred_by_hand(again), atol=1e-5)
+
+
+def test_similarity_is_explained_next_to_the_heatmap_and_nearest_topics(seed_topics, tmp_path):
+    from cluster.similarity import SIMILARITY_NOTE
+
+    html = write_report(seed_topics, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="similarity-note"' in html and html.index('id="similarity-note"') < html.index('id="fig-similarity"')
+    assert SIMILARITY_NOTE.split(":")[0] in html
+    assert html.count('href="#similarity"') == seed_topics.n_topics_  # each topic's "Nearest topics" links to it
+    md = write_report(seed_topics, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "## Topic similarity" in md and SIMILARITY_NOTE.split(":")[0] in md
+
+
+def test_set_aside_count_agrees_everywhere(seed_topics, tmp_path):
+    import re
+
+    from cluster.report import report_data
+    from cluster.setaside import fit_mask
+
+    table = seed_topics.index.paragraphs
+    assert (table["boilerplate"].astype(bool) & table["duplicate_of"].notna()).any()  # the case that double-counted
+    assert (fit_mask(table) == seed_topics.fitted_mask_).all()
+    data = report_data(seed_topics)
+    o = data["overview"]
+    assert o["boilerplate"] + o["duplicates"] + o["empty"] == o["set_aside"] == len(data["set_aside"])
+    assert o["set_aside"] == o["paragraphs"] - o["fitted_paragraphs"]
+    html = write_report(seed_topics, tmp_path / "r.html").read_text(encoding="utf-8")
+    card = re.search(r'id="card-set-aside"><b>(\d+)</b>set aside: (\d+) boilerplate, (\d+) duplicate', html)
+    heading = re.search(r'<h2 id="set-aside">Set aside: boilerplate and duplicates \((\d+)\)</h2>', html)
+    assert card and heading
+    assert int(card[1]) == int(heading[1]) == int(card[2]) + int(card[3]) == len(data["set_aside"])
+    assert html.count("<tr><td><code>", html.index('id="set-aside"')) == len(data["set_aside"])
+    md = write_report(seed_topics, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert f"## Set aside: boilerplate and duplicates ({o['set_aside']})" in md
+    assert f"{o['fitted_paragraphs']} modelled + {o['set_aside']} set aside ({o['boilerplate']} boilerplate" in md
+
+
+def test_model_name_is_shown_whole(seed_topics, tmp_path):
+    model_id = seed_topics.index.model_id
+    assert "@" in model_id and len(model_id) > 40
+    assert f"<code>{model_id}</code>" in write_report(seed_topics, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"`{model_id}`" in write_report(seed_topics, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert json.loads(write_report(seed_topics, tmp_path / "r.json").read_text("utf-8"))["overview"]["model"] == model_id
+
+
+def test_unknown_report_format_or_suffix_is_refused(seed_topics, tmp_path):
+    for path, fmt in ((tmp_path / "r.pdf", None), (tmp_path / "r.html", "pdf"), (tmp_path / "r.docx", None)):
+        with pytest.raises(ValueError, match="html, md, json"):
+            write_report(seed_topics, path, format=fmt)
+        assert not path.exists()
+    assert write_report(seed_topics, tmp_path / "r.txt", format="md").read_text("utf-8").startswith("# ")
