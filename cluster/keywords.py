@@ -11,14 +11,24 @@ already picked. Word similarity needs no embedding model: it is the larger
 of the cosine between the words' paragraph-occurrence vectors and the overlap
 of their syllables (so "Triều Tiên" and "Bình Nhưỡng Triều Tiên" or "tên"
 and "tên lửa" do not both take a slot).
+
+Generic words: with a ``reference`` (:mod:`cluster.reference`, Vietnamese
+news), each weight is also multiplied by the word's reference-IDF factor, so
+words found in news of every kind (nó, khiến, thực hiện, thông tin) give way
+to the words of the topic, by the evidence of a large corpus and not by a
+hand-kept list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from cluster.reference import ReferenceVocab
 
 __all__ = ["KeywordModel", "mmr", "short_label"]
 
@@ -34,9 +44,11 @@ class KeywordModel:
         docs: tokens of each paragraph (lower case).
         labels: topic of each paragraph (``-1`` = outlier; outliers count
             towards word frequencies but get no keywords).
+        reference: word statistics of a reference corpus; weights are
+            multiplied by :meth:`ReferenceVocab.factor` (``None``: collection only).
     """
 
-    def __init__(self, docs: Sequence[list[str]], labels: np.ndarray) -> None:
+    def __init__(self, docs: Sequence[list[str]], labels: np.ndarray, *, reference: ReferenceVocab | None = None) -> None:
         from sklearn.feature_extraction.text import CountVectorizer
 
         labels = np.asarray(labels)
@@ -66,6 +78,8 @@ class KeywordModel:
         avg = float(totals[: len(self.topics)].mean()) if self.topics else 1.0
         idf = np.log1p(avg / np.maximum(freq, 1))
         self.weights = tf * idf  # rows follow self.topics, then the outlier class
+        if reference is not None and len(self.vocab):
+            self.weights = self.weights * reference.factor(self.vocab)[None, :]
         occurrence = (self.counts > 0).astype(np.float32).tocsc()
         norms = np.sqrt(np.asarray(occurrence.sum(axis=0)).ravel())
         self._occurrence = occurrence

@@ -51,6 +51,7 @@ _TEMP = re.compile(r"^\.topic_model\.json\.[A-Za-z0-9_]+\.tmp$")
 _INIT_PARAMS = (
     "n_neighbors", "n_components", "min_cluster_size", "min_samples", "cluster_selection_method",
     "include_flagged", "outlier_threshold", "n_topics", "language", "n_keywords", "diversity", "random_state",
+    "article_context",
 )
 
 
@@ -86,6 +87,7 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
         "raw_outlier_share": getattr(model, "raw_outlier_share_", None),
         "custom_labels": {str(k): v for k, v in model._custom_labels.items()},
         "keywords": {str(t): [[w, float(s)] for w, s in pairs] for t, pairs in model._keywords.items()},
+        "phrase_labels": {str(t): v for t, v in getattr(model, "_phrase_labels", {}).items()},
         "stopwords_info": getattr(model, "stopwords_info_", None),
         "index": {
             "fingerprint": index_fingerprint(model.index),
@@ -164,6 +166,20 @@ def _check_document(path: Path, document: object) -> dict[str, Any]:
     if unknown:
         raise ModelFormatError(f"{path}: unknown parameters {sorted(unknown)}; expected some of {list(_INIT_PARAMS)}")
     return document
+
+
+def _phrase_labels(saved: object, n_topics: int) -> dict[int, str]:
+    """The saved phrase labels; none (keyword labels instead) for models saved
+    before there were phrase labels or with an unusable entry."""
+    if not isinstance(saved, dict):
+        return {}
+    out = {}
+    for topic, label in saved.items():
+        if str(topic).isdigit() and int(topic) < n_topics and isinstance(label, str) and label.strip():
+            out[int(topic)] = label
+        else:
+            logger.warning("ignoring saved phrase label %r of topic %r", label, topic)
+    return out
 
 
 def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], n_rows: int, n_topics: int) -> None:
@@ -245,6 +261,7 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> Top
     model.raw_outlier_share_ = document.get("raw_outlier_share")
     model._custom_labels = {int(k): v for k, v in document["custom_labels"].items()}
     model._keywords = {int(t): [(w, float(s)) for w, s in pairs] for t, pairs in document["keywords"].items()}
+    model._phrase_labels = _phrase_labels(document.get("phrase_labels"), model.n_topics_)
     if document.get("stopwords_info") is not None:
         model.stopwords_info_ = document["stopwords_info"]
     model._tokens = None
