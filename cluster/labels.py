@@ -8,16 +8,21 @@ syllables) taken from the topic's own paragraphs:
    inside, never first or last) found in at least two of the topic's
    paragraphs (one for a one-paragraph topic);
 2. each is scored like a keyword: class-based TF-IDF against the other
-   topics (distinctiveness), times the mean reference-IDF factor of its
-   content words (:mod:`cluster.reference`), so phrases of generic words lose;
+   topics, times the share of the phrase's uses that fall in this topic
+   (so a name every topic mentions, "Ngoại trưởng Nga Sergei Lavrov" on the
+   seeds, does not label one of them), times the mean reference-IDF factor
+   of its content words (:mod:`cluster.reference`), so phrases of generic
+   words lose;
 3. the best candidate is replaced by a longer one that contains it when that
    one is nearly as widespread in the topic (in at least
    :data:`EXTEND_SHARE` as many paragraphs): "hội nghị thượng đỉnh" becomes
    "hội nghị thượng đỉnh Mỹ - Triều" only if most mentions say so;
-4. the phrase must occur as such in the text (no punctuation between its
+4. in Vietnamese a subject-verb clause is no label (:func:`is_clause`:
+   "Lavrov cho biết Việt Nam" was one on the seeds);
+5. the phrase must occur as such in the text (no punctuation between its
    words; this also drops n-grams that span two sentences) and is shown in
    its most common surface form there ("Triều Tiên", "Kim Jong Un");
-5. topics are labelled largest first and a phrase is used once.
+6. topics are labelled largest first and a phrase is used once.
 
 When no candidate qualifies the label is the two best keywords joined. An
 article title was not used: titles describe one article, a topic gathers
@@ -40,7 +45,7 @@ if TYPE_CHECKING:
     from cluster.reference import ReferenceVocab
     from cluster.tokens import Tokenizer
 
-__all__ = ["describe_topics", "phrase_labels", "MIN_WORDS", "MAX_WORDS", "MAX_SYLLABLES"]
+__all__ = ["describe_topics", "phrase_labels", "is_clause", "MIN_WORDS", "MAX_WORDS", "MAX_SYLLABLES"]
 
 MIN_WORDS, MAX_WORDS = 2, 4
 #: Longest label in syllables (space-separated parts).
@@ -74,7 +79,8 @@ def describe_topics(
         t: [(tokenizer.display(w), weight) for w, weight in model.keywords(t, n=n_keywords, diversity=diversity)]
         for t in range(n_topics)
     }
-    phrases = phrase_labels(raw_tokens, texts, labels, n_topics, stopwords=tokenizer.stopwords, reference=reference)
+    phrases = phrase_labels(raw_tokens, texts, labels, n_topics, stopwords=tokenizer.stopwords, reference=reference,
+                            no_clauses=tokenizer.language == "vi")
     names = {t: phrases.get(t) or short_label([w for w, _ in keywords[t]], n=2) for t in range(n_topics)}
     return keywords, names
 
@@ -96,9 +102,10 @@ def _ngrams(stopwords: frozenset[str]):  # noqa: ANN202 - a CountVectorizer anal
 
 def phrase_labels(
     raw_tokens: Sequence[list[str]], texts: Sequence[str], labels: np.ndarray, n_topics: int, *,
-    stopwords: frozenset[str], reference: ReferenceVocab | None = None,
+    stopwords: frozenset[str], reference: ReferenceVocab | None = None, no_clauses: bool = False,
 ) -> dict[int, str]:
-    """The phrase label of each topic that has one (see the module docs)."""
+    """The phrase label of each topic that has one (see the module docs);
+    ``no_clauses`` drops Vietnamese subject-verb candidates (:func:`is_clause`)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     labels = np.asarray(labels)
@@ -114,6 +121,7 @@ def phrase_labels(
     tf = class_counts / np.maximum(totals, 1)
     avg = float(totals[:n_topics].mean()) if n_topics else 1.0
     weights = tf * np.log1p(avg / np.maximum(class_counts.sum(axis=0), 1))
+    weights = weights * class_counts / np.maximum(class_counts.sum(axis=0), 1)  # share of its uses in the topic
     if reference is not None:
         factor = np.array([
             float(np.mean(reference.factor([w for w in g.split(_SEP) if w not in stopwords]))) for g in vocab
@@ -127,13 +135,14 @@ def phrase_labels(
         order = np.argsort(-weights[t], kind="stable")
         order = order[(weights[t][order] > 0) & (df[order] >= need)][:N_CHECKED]
         taken = {label.lower() for label in out.values()}
-        label = _pick([str(vocab[i]) for i in order], df[order], [texts[i] for i in rows], need, taken)
+        label = _pick([str(vocab[i]) for i in order], df[order], [texts[i] for i in rows], need, taken, no_clauses)
         if label:
             out[t] = label
     return out
 
 
-def _pick(candidates: list[str], df: np.ndarray, texts: list[str], need: int, taken: set[str]) -> str | None:
+def _pick(candidates: list[str], df: np.ndarray, texts: list[str], need: int, taken: set[str],
+          no_clauses: bool = False) -> str | None:
     """The first candidate found as such in ``need`` texts, extended to a
     longer candidate containing it when that one is nearly as widespread;
     returned in its most common surface form; never one of ``taken`` (lower case)."""
@@ -142,7 +151,8 @@ def _pick(candidates: list[str], df: np.ndarray, texts: list[str], need: int, ta
     def surface(gram: str) -> str | None:
         if gram not in cache:
             found = _surface(gram, texts, need)
-            cache[gram] = None if found is None or found.lower() in taken else found
+            clause = found is not None and no_clauses and is_clause(gram, found)
+            cache[gram] = None if found is None or clause or found.lower() in taken else found
         return cache[gram]
 
     for k, gram in enumerate(candidates):
@@ -158,6 +168,30 @@ def _pick(candidates: list[str], df: np.ndarray, texts: list[str], need: int, ta
                     return extended
         return found
     return None
+
+
+#: Part-of-speech tags (pyvi) of a clause's subject: a noun, proper noun,
+#: classifier noun or pronoun directly before a verb.
+_SUBJECT_TAGS = frozenset({"N", "Np", "Nc", "P"})
+
+
+def is_clause(gram: str, surface: str) -> bool:
+    """True when a Vietnamese candidate reads as a clause, not a phrase: a
+    verb right after a noun or pronoun ("Lavrov cho biết Việt Nam", "ông
+    Lavrov nói"), by pyvi's tagger on the text's own casing. A phrase may
+    start with a verb ("cung cấp vũ khí cho Nga")."""
+    from pyvi import ViPosTagger
+
+    syllables = surface.split()
+    words, start = [], 0
+    for word in gram.split(_SEP):
+        size = len(word.split())
+        words.append("_".join(syllables[start:start + size]))
+        start += size
+    if start != len(syllables):
+        return False
+    _, tags = ViPosTagger.postagging(" ".join(words))
+    return any(tag == "V" and tags[i - 1] in _SUBJECT_TAGS for i, tag in enumerate(tags) if i)
 
 
 def _contains(longer: list[str], shorter: list[str]) -> bool:

