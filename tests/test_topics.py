@@ -61,6 +61,34 @@ def test_seed_topics_separate_hwasong_from_summit(seed_model: TopicModel, seed_i
     assert seed_model.n_topics_ >= 2
 
 
+def test_seed_topics_have_no_catch_all_and_ignore_the_seed(seed_model: TopicModel, seed_index: ParagraphIndex) -> None:
+    # 43 modelled paragraphs: the direct path (no UMAP), so no random step at all
+    assert seed_model.params_["reduction"] == "none"
+    sizes = np.bincount(seed_model.labels_[seed_model.fitted_mask_ & (seed_model.labels_ >= 0)])
+    assert sizes.max() <= 0.40 * seed_model.fitted_mask_.sum(), sizes
+    other_seed = TopicModel(random_state=7).fit(seed_index)
+    assert np.array_equal(other_seed.labels_, seed_model.labels_)
+    # each topic's phrase label is 2-5 words written in its own paragraphs
+    for topic in range(seed_model.n_topics_):
+        label = seed_model.topic_label(topic)
+        texts = seed_index.paragraphs["text"][seed_model.labels_ == topic].str.lower()
+        assert 2 <= len(label.split()) <= 8 and texts.str.contains(label.lower(), regex=False).sum() >= 2, label
+
+
+def test_article_context_is_what_separates_the_seed_articles(seed_index: ParagraphIndex) -> None:
+    from sklearn.metrics import adjusted_rand_score
+
+    def article_ari(model: TopicModel) -> float:
+        mask = model.fitted_mask_
+        return adjusted_rand_score(seed_index.paragraphs["doc_id"].to_numpy()[mask], model.labels_[mask])
+
+    alone = TopicModel(random_state=0, article_context=0).fit(seed_index)
+    with_context = TopicModel(random_state=0).fit(seed_index)
+    assert article_ari(with_context) > article_ari(alone) + 0.2, (article_ari(with_context), article_ari(alone))
+    with pytest.raises(ValueError, match="article_context"):
+        TopicModel(article_context=-1).fit(seed_index)
+
+
 def test_flagged_paragraphs_left_out_and_never_form_a_topic(seed_model: TopicModel, seed_index: ParagraphIndex) -> None:
     flagged = _flagged(seed_index)
     assert not seed_model.fitted_mask_[flagged].any()
