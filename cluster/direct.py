@@ -9,18 +9,17 @@ If it leaves most paragraphs as noise (:data:`DIRECT_MAX_OUTLIERS`: broad
 subjects, no stories), UMAP is used after all. The direct path has no random step, so a collection gets the same topics for every seed,
 and tiny vector differences (another CPU's int8 kernels) leave them alone.
 
-Measured on ViMs draws (``benchmarks/bench_small.py``; ARI against the
-events, mean over draws; UMAP path = the default above 1,000 paragraphs,
-given the same context vectors):
+Measured on ViMs draws (``benchmarks/bench_small.py`` → ``benchmarks/results/small.md``;
+ARI against the events, mean over draws, all on the same vectors):
 
-=========  ============  =========  ===========  ======
-events     paragraphs    this path  UMAP path    BERTopic
-=========  ============  =========  ===========  ======
-3          ~150          1.000      0.988        0.968
-5          ~255          0.988      0.930        0.929
-10         ~490          0.981      0.980        0.889
-20         ~975          0.950      0.897        0.876
-=========  ============  =========  ===========  ======
+======  ==========  =======  ==================  =================  ========
+events  paragraphs  default  before (UMAP path)  no article context  BERTopic
+======  ==========  =======  ==================  =================  ========
+3       ~134        0.995    0.949               0.935              0.972
+5       ~252        0.994    0.937               0.887              0.936
+10      ~443        0.963    0.884               0.855              0.877
+20      ~949        0.911    0.809               0.747              0.832
+======  ==========  =======  ==================  =================  ========
 
 ``min_cluster_size`` is 5 (3 or 4 under 50 paragraphs): a ViMs event has 4-10
 articles, 20-70 paragraphs; on the 43 seed paragraphs 5 merged four of the five
