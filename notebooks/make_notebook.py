@@ -62,7 +62,18 @@ CELLS = [
     new_code_cell("similarity_heatmap(topics)"),
     new_code_cell("hierarchy_figure(topics)"),
     new_code_cell("topics_over_time_figure(topics)"),
-    new_markdown_cell("## 7. Save and report\nThe index and the topic model save as folders (no pickle); the report is one HTML file to share."),
+    new_markdown_cell(
+        "## 7. Stories\nWhich articles report the same event, across outlets: paragraph vectors matched article to "
+        "article, shared rare words, and dates when there are any. The five seeds are five different events about "
+        "Russia and North Korea (2017-2023), so each article is a story of its own; on a news feed a story gathers "
+        "the outlets that reported it (`benchmarks/results/stories.md`)."
+    ),
+    new_code_cell(
+        "from cluster.stories import StoryModel\n\n"
+        "stories = StoryModel().fit(index, topics)\n"
+        "stories.story_info()"
+    ),
+    new_markdown_cell("## 8. Save and report\nThe index and the topic model save as folders (no pickle); the report is one HTML file to share."),
     new_code_cell(
         'index.save(OUT / "index")\n'
         'topics.save(OUT / "topics", index_dir=OUT / "index")\n'
