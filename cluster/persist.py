@@ -17,7 +17,13 @@ key, type, file name and array shape before use (:class:`ModelFormatError`).
 
 The JSON records a fingerprint of the index (SHA-256 over paragraph ids,
 text hashes and vectors) and, when given, the index directory and the
-SHA-256 of its manifest. Loading against another index is refused.
+SHA-256 of its manifest. Loading against another index is refused, except
+with ``prefix=True`` (:func:`cluster.tracking.load_for_update`): an index
+that only grew since, whose first rows have the recorded fingerprint.
+
+Optional since the first FORMAT_VERSION 2 files (older files load without
+them): ``history``, one entry per fit, update and refit
+(:mod:`cluster.tracking`); a model saved without one gets a "fit" entry.
 """
 
 from __future__ import annotations
@@ -76,6 +82,10 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
     if model._embedding_2d is not None:
         arrays["embedding_2d"] = np.asarray(model._embedding_2d, dtype=np.float64)
     recorded_dir = Path(index_dir).resolve() if index_dir is not None else getattr(model, "index_dir_", None)
+    if not getattr(model, "history_", None):
+        from cluster.tracking import history_entry
+
+        model.history_ = [history_entry(model, "fit")]
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -89,6 +99,7 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
         "keywords": {str(t): [[w, float(s)] for w, s in pairs] for t, pairs in model._keywords.items()},
         "phrase_labels": {str(t): v for t, v in getattr(model, "_phrase_labels", {}).items()},
         "stopwords_info": getattr(model, "stopwords_info_", None),
+        "history": model.history_,
         "index": {
             "fingerprint": index_fingerprint(model.index),
             "n_paragraphs": len(model.index.paragraphs),
@@ -201,8 +212,46 @@ def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], n_rows: int, n
         raise ModelFormatError(f"{directory}: {'; '.join(problems)}; refit the topics")
 
 
-def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> TopicModel:
-    """Read a model saved by :func:`save_model` and attach its index."""
+def _history(path: Path, saved: object, n_topics: int) -> list[dict[str, Any]]:
+    """The saved history, every entry's keys and types checked; [] when absent (older files)."""
+    from cluster.tracking import HISTORY_EVENTS
+
+    if saved is None:
+        return []
+    if not isinstance(saved, list):
+        raise ModelFormatError(f"{path}: 'history' is {type(saved).__name__}, expected a list")
+
+    def is_int(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    for i, entry in enumerate(saved):
+        where = f"{path}: history entry {i}"
+        if not isinstance(entry, dict) or entry.get("event") not in HISTORY_EVENTS:
+            raise ModelFormatError(f"{where} is {entry!r:.80}; expected an object with event in {HISTORY_EVENTS}")
+        for key in ("at", "date"):
+            if not isinstance(entry.get(key), (str, type(None))):
+                raise ModelFormatError(f"{where}: {key!r} is {entry.get(key)!r}, expected text or null")
+        if not (is_int(entry.get("n_paragraphs")) and is_int(entry.get("n_topics"))):
+            raise ModelFormatError(f"{where}: n_paragraphs/n_topics are {entry.get('n_paragraphs')!r}/{entry.get('n_topics')!r}, expected integers")
+        topics = entry.get("topics")
+        if not isinstance(topics, dict) or not all(
+            str(t).isdigit() and isinstance(v, dict) and is_int(v.get("size")) and isinstance(v.get("keywords"), list)
+            and all(isinstance(w, str) for w in v["keywords"]) for t, v in topics.items()
+        ):
+            raise ModelFormatError(f"{where}: 'topics' must map topic ids to {{size: int, keywords: [str]}}")
+        if not (isinstance(entry.get("new_topics", []), list) and all(is_int(t) for t in entry.get("new_topics", []))
+                and isinstance(entry.get("notes", []), list) and all(isinstance(n, str) for n in entry.get("notes", []))):
+            raise ModelFormatError(f"{where}: 'new_topics' must be a list of ids and 'notes' a list of text")
+    if saved and saved[-1]["n_topics"] != n_topics:
+        raise ModelFormatError(f"{path}: the last history entry has {saved[-1]['n_topics']} topics, the model {n_topics}")
+    return saved
+
+
+def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, prefix: bool = False) -> TopicModel:
+    """Read a model saved by :func:`save_model` and attach its index. With
+    ``prefix`` the index may have grown since: the model is attached to its
+    first rows (:class:`cluster.tracking.IndexRows`) when those are the rows it
+    was fitted on."""
     from embed import ParagraphIndex
 
     path = directory / MODEL_FILE
@@ -226,6 +275,18 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> Top
         index_dir = Path(index).resolve()
         index = ParagraphIndex.load(index_dir)
     fingerprint = index_fingerprint(index)
+    n_recorded = recorded.get("n_paragraphs")
+    if (prefix and fingerprint != recorded["fingerprint"] and isinstance(n_recorded, int)
+            and 0 < n_recorded < len(index.paragraphs)):
+        from cluster.tracking import IndexRows
+
+        rows = IndexRows(index, n_recorded)
+        if index_fingerprint(rows) != recorded["fingerprint"]:
+            raise IndexMismatchError(
+                f"{directory}: the index's first {n_recorded} paragraphs are not the ones this topic model was fitted "
+                f"on (ids, texts or vectors differ): the index was rebuilt or changed, not only extended; refit the topics"
+            )
+        index, fingerprint = rows, recorded["fingerprint"]
     if fingerprint != recorded["fingerprint"]:
         raise IndexMismatchError(
             f"{directory}: this topic model was fitted on another index ({recorded['n_paragraphs']} paragraphs, "
@@ -262,6 +323,7 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None) -> Top
     model._custom_labels = {int(k): v for k, v in document["custom_labels"].items()}
     model._keywords = {int(t): [(w, float(s)) for w, s in pairs] for t, pairs in document["keywords"].items()}
     model._phrase_labels = _phrase_labels(document.get("phrase_labels"), model.n_topics_)
+    model.history_ = _history(path, document.get("history"), model.n_topics_)
     if document.get("stopwords_info") is not None:
         model.stopwords_info_ = document["stopwords_info"]
     model._tokens = None

@@ -59,8 +59,13 @@ def _records(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
     return [{c: row[c] for c in columns} for _, row in frame.iterrows()]
 
 
-def report_data(model: TopicModel, *, title: str | None = None, n_representative: int = 3) -> dict[str, Any]:
-    """All facts of a report as plain, JSON-serialisable data."""
+def report_data(model: TopicModel, *, title: str | None = None, n_representative: int = 3,
+                since: Any = None, stories: Any = None) -> dict[str, Any]:
+    """All facts of a report as plain, JSON-serialisable data. ``changes`` is the
+    "New since DATE" section (:func:`cluster.changes.changes_since`; None when
+    the model has no earlier history entry and no ``since`` is given)."""
+    from cluster.changes import changes_since
+
     index = model.index
     table = model.paragraph_table()
     info = model.topic_info()
@@ -103,6 +108,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
             "topic_parameters": model.params_,
             "message": getattr(model, "message_", ""),
         },
+        "changes": changes_since(model, since=since, stories=stories),
         "topics": topics,
         "similarity": _similarity(model),
         "hierarchy": [
@@ -147,6 +153,11 @@ def _html(model: TopicModel, data: dict[str, Any]) -> str:
     if model.n_topics_ >= 2:
         figures["hierarchy"] = hierarchy_figure(model).to_json()
         figures["similarity"] = similarity_heatmap(model).to_json()
+    changes = data.get("changes") or {}
+    if changes.get("stories"):
+        from cluster.changes import story_timeline_figure
+
+        figures["stories"] = story_timeline_figure(changes["stories"], since=changes["since"]).to_json()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("cluster") / "templates")),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
@@ -187,6 +198,7 @@ def _markdown(data: dict[str, Any]) -> str:
     ]
     if o["message"]:
         lines.append(f"- Note: {cell(o['message'])}")
+    lines += _changes_markdown(data.get("changes"), cell)
     lines += ["", "## Topics", "", "| topic | label | size | share | keywords |", "|---:|---|---:|---:|---|"]
     for t in data["topics"]:
         words = ", ".join(k["word"] for k in t["keywords"][:8])
@@ -218,8 +230,35 @@ def _markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _changes_markdown(changes: dict[str, Any] | None, cell: Any) -> list[str]:
+    """The "New since DATE" section as Markdown lines (none without changes)."""
+    if not changes:
+        return []
+    lines = ["", f"## New since {cell(changes['since'] or 'the first fit')}", "", "### New topics", ""]
+    lines += [f"- {t['topic']}: {cell(t['label'])} ({t['size']} paragraphs; {cell(', '.join(t['keywords']))})"
+              for t in changes["new_topics"]] or ["None."]
+    lines += ["", "### Growing topics", ""]
+    if changes["growing"]:
+        lines += ["| topic | label | then | now | growth |", "|---:|---|---:|---:|---:|"]
+        lines += [f"| {g['topic']} | {cell(g['label'])} | {g['before']} | {g['now']} | +{g['growth']} |" for g in changes["growing"]]
+    else:
+        lines.append("None.")
+    if changes["new_stories"] is not None:
+        lines += ["", "### New stories", ""]
+        lines += [f"- {s['story']}: {cell(s['headline'])} ({s['n_articles']} articles, {s['first_date'][:10]} – "
+                  f"{(s['last_date'] or s['first_date'])[:10]}; {cell(', '.join(s['sources']))})" for s in changes["new_stories"]] or ["None."]
+        if changes["new_single_article_stories"]:
+            lines.append(f"- and {changes['new_single_article_stories']} new stories told by one article")
+    if changes["stories"]:
+        lines += ["", "### Story timeline", ""]
+        lines += [f"- {s['story']}: {cell(s['headline'])}: {', '.join(d[:10] for d in s['dates'] or [s['first_date']])}"
+                  for s in sorted(changes["stories"], key=lambda s: (s["first_date"], s["story"]))]
+    return lines
+
+
 def write_report(
-    model: TopicModel, path: str | Path, *, format: str | None = None, title: str | None = None
+    model: TopicModel, path: str | Path, *, format: str | None = None, title: str | None = None,
+    since: Any = None, stories: Any = None,
 ) -> Path:
     """Write a topic report to ``path`` atomically.
 
@@ -230,10 +269,13 @@ def write_report(
             by default taken from the file suffix (see :data:`REPORT_SUFFIXES`;
             no suffix: HTML). An unknown format or suffix raises ValueError.
         title: the report's title.
+        since: a date for the "New since DATE" section (default: the
+            model's previous update, when it has one).
+        stories: a :class:`cluster.stories.StoryModel` for new stories and the story timeline.
     """
     path = Path(path)
     fmt = report_format(path, format)
-    data = report_data(model, title=title)
+    data = report_data(model, title=title, since=since, stories=stories)
     if fmt == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     elif fmt == "md":

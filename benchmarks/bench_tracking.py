@@ -1,0 +1,231 @@
+"""Topic tracking on ViMs ordered by date: fit before a cut date, then daily updates.
+
+Run:  python benchmarks/bench_tracking.py [--share 0.7]
+
+ViMs (``../shared/eval/vims``: 300 events, 1,945 articles, 4-10 per event)
+is cut at the day before which ``--share`` of the dated articles were
+published. The topic model is fitted on the articles before the cut plus the
+296 articles without a date (they cannot be placed in time, so they belong
+to the starting collection); the rest is added one publication day at a time
+through the real path: ``ParagraphIndex.add`` and ``save``, then
+:func:`cluster.tracking.update_saved` (load the saved model against the
+grown index, update, save), as ``paratopic index NEW --out DIR`` followed
+by ``paratopic topics DIR --update`` do. Embeddings come from the default
+cache.
+
+Measured:
+
+- the share of the starting paragraphs whose topic id changed (those with a
+  topic at the fit): after all updates (must be 0), after a full refit of the
+  final index matched to the previous ids (:func:`cluster.tracking.match_refit`,
+  for several minimum Jaccard overlaps) and without matching;
+- new-event detection: an event is *new* when every one of its articles is
+  dated after the cut. Recall: the share of new events with most of their
+  modelled paragraphs in topics created by updates. Precision: the share of
+  update-created topics with most of their paragraphs from one new event
+  (and, looser, from one event of any start);
+- seconds per daily update (load + update + save of the model; the index
+  add is timed apart).
+
+Writes ``benchmarks/results/tracking.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cluster import TopicModel
+from cluster.tracking import match_refit, update_saved
+from embed import ParagraphIndex, read_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
+OUT = ROOT / "benchmarks" / "results" / "tracking.md"
+VARIANTS = [("groups", 1), ("groups", 2), ("rule", 1)]
+JACCARDS = [0.1, 0.2, 0.3, 0.5]
+
+
+def cut_day(dates: pd.Series, share: float) -> pd.Timestamp:
+    """The first day D such that the share of dated articles before D is closest to ``share``."""
+    days = dates.dropna().dt.normalize()
+    candidates = sorted(days.unique())
+    return min(candidates, key=lambda d: abs((days < d).mean() - share))
+
+
+def event_of(index: ParagraphIndex, articles: pd.DataFrame) -> np.ndarray:
+    return index.paragraphs["doc_id"].map(articles.set_index("id")["event"]).to_numpy()
+
+
+def detection(model: TopicModel, events: np.ndarray, new_events: set[str], created: set[int]) -> dict[str, float]:
+    labels = model.labels_[model.fitted_mask_]
+    ev = events[model.fitted_mask_]
+    frame = pd.DataFrame({"topic": labels, "event": ev})
+    in_new = frame["topic"].isin(created)
+    per_event = frame[frame["event"].isin(new_events)].groupby("event").apply(
+        lambda g: in_new.loc[g.index].mean(), include_groups=False)
+    recall = float((per_event > 0.5).mean()) if len(per_event) else float("nan")
+    tops = frame[frame["topic"].isin(created)].groupby("topic")["event"]
+    majority = tops.agg(lambda s: s.value_counts().index[0])
+    share = tops.agg(lambda s: s.value_counts().iloc[0] / len(s))
+    precise_new = [(share[t] > 0.5) and majority[t] in new_events for t in majority.index]
+    precise_any = [share[t] > 0.5 for t in majority.index]
+    return {
+        "new events": len(new_events), "detected": int((per_event > 0.5).sum()), "recall": recall,
+        "new topics": len(majority), "precision": float(np.mean(precise_new)) if len(majority) else float("nan"),
+        "precision (any event)": float(np.mean(precise_any)) if len(majority) else float("nan"),
+    }
+
+
+def run_variant(method: str, min_documents: int, start: Path, days: list[tuple[str, pd.DataFrame]], work: Path,
+                articles: pd.DataFrame, new_events: set[str]) -> dict[str, object]:
+    folder = work / f"{method}-{min_documents}"
+    shutil.copytree(start, folder)
+    index_dir, topics_dir = folder / "index", folder / "index" / "topics"
+    first = TopicModel.load(topics_dir, index_dir)
+    before = pd.Series(first.labels_, index=first.index.paragraphs["id"])[first.fitted_mask_]
+    k0 = first.n_topics_
+    seconds, adds = [], []
+    for _, frame in days:
+        t0 = time.perf_counter()
+        index = ParagraphIndex.load(index_dir)
+        index.add(frame, id_column="id", title_column="title")
+        index.save(index_dir)
+        t1 = time.perf_counter()
+        model = update_saved(topics_dir, index_dir, min_documents=min_documents, method=method)
+        seconds.append(time.perf_counter() - t1)
+        adds.append(t1 - t0)
+    after = pd.Series(model.labels_, index=model.index.paragraphs["id"]).loc[before.index]
+    had = before >= 0
+    created = {t for e in model.history_ if e["event"] == "update" for t in e["new_topics"]}
+    result = {
+        "method": method, "min_documents": min_documents, "k0": k0, "k": model.n_topics_,
+        "changed": float((after[had] != before[had]).mean()),
+        "seconds": seconds, "add_seconds": adds,
+        **detection(model, event_of(model.index, articles), new_events, created),
+    }
+    result["model"], result["before"] = model, before
+    return result
+
+
+def refit_rows(updated: TopicModel, before: pd.Series) -> list[dict[str, object]]:
+    """Refit the final index; share of paragraphs whose id changed, with and without matching."""
+    index = updated.index
+    prev = pd.Series(updated.labels_, index=index.paragraphs["id"])[updated.fitted_mask_]
+    rows = []
+    t0 = time.perf_counter()
+    fresh = TopicModel(random_state=0).fit(index)
+    fit_seconds = time.perf_counter() - t0
+    for jaccard in [None, *JACCARDS]:
+        new = fresh if jaccard is None else match_refit(_copy(fresh), updated, min_jaccard=jaccard)
+        now = pd.Series(new.labels_, index=index.paragraphs["id"])
+        had_prev = prev >= 0
+        had_first = before >= 0
+        notes = new.history_[-1]["notes"] if jaccard is not None else []
+        rows.append({
+            "matching": "none" if jaccard is None else f"Jaccard >= {jaccard}",
+            "topics": new.n_topics_,
+            "changed vs before refit": float((now.loc[prev.index][had_prev] != prev[had_prev]).mean()),
+            "changed vs first fit": float((now.loc[before.index][had_first] != before[had_first]).mean()),
+            "matched": len(new.history_[-1].get("matched", {})) if jaccard is not None else 0,
+            "reused ids": sum("reused" in n for n in notes),
+            "vanished": sum("vanished" in n for n in notes),
+            "fit seconds": fit_seconds,
+        })
+    return rows
+
+
+def _copy(model: TopicModel) -> TopicModel:
+    import copy
+
+    clone = copy.copy(model)
+    for name in ("_fit_labels", "centroids_", "thresholds_", "labels_"):
+        setattr(clone, name, getattr(model, name).copy())
+    clone._keywords, clone._phrase_labels = dict(model._keywords), dict(model._phrase_labels)
+    clone._custom_labels, clone.history_ = dict(model._custom_labels), list(model.history_)
+    return clone
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--share", type=float, default=0.7, help="share of dated articles before the cut")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not VIMS.is_file():
+        raise SystemExit(f"{VIMS} not found: this benchmark needs ../shared/eval/vims beside the repository")
+    articles = pd.read_json(VIMS, lines=True, dtype={"date": str})
+    articles["when"] = pd.to_datetime(articles["date"], errors="coerce")
+    cut = cut_day(articles["when"], args.share)
+    early = articles[articles["when"].isna() | (articles["when"] < cut)]
+    late = articles[articles["when"] >= cut].sort_values("when")
+    early_events = set(early["event"])
+    new_events = set(late["event"]) - early_events
+    days = [(str(day.date()), part.drop(columns="when")) for day, part in late.groupby(late["when"].dt.normalize())]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        start = work / "start"
+        t0 = time.perf_counter()
+        index = ParagraphIndex.build(read_corpus(early.drop(columns="when"), id_column="id", title_column="title"))
+        index.save(start / "index")
+        model = TopicModel(random_state=0).fit(index)
+        model.save(start / "index" / "topics", index_dir=start / "index")
+        fit_seconds = time.perf_counter() - t0
+        results = [run_variant(m, d, start, days, work, articles, new_events) for m, d in VARIANTS]
+        refits = refit_rows(results[0]["model"], results[0]["before"])
+    write(args.out, articles, early, late, cut, days, new_events, fit_seconds, model, results, refits)
+
+
+def write(out: Path, articles, early, late, cut, days, new_events, fit_seconds, model, results, refits) -> None:  # noqa: ANN001
+    n_fit = int(model.fitted_mask_.sum())
+    lines = [
+        "# Topic tracking on ViMs ordered by date", "",
+        f"`python benchmarks/bench_tracking.py` on {platform.processor() or platform.machine()}, "
+        f"{time.strftime('%Y-%m-%d')}. ViMs: {len(articles)} articles, 300 events.", "",
+        f"- Cut: {cut.date()} ({(articles['when'] < cut).sum()} of {articles['when'].notna().sum()} dated articles, "
+        f"{(articles['when'] < cut).sum() / articles['when'].notna().sum():.0%}, before it). Fitted on those plus the "
+        f"{articles['when'].isna().sum()} undated articles: {len(early)} articles, {len(model.index)} paragraphs, "
+        f"{n_fit} modelled, {model.n_topics_} topics ({fit_seconds:.0f} s to index from the cache and fit).",
+        f"- Then {len(late)} articles in {len(days)} daily batches ({', '.join(f'{d}: {len(f)}' for d, f in days)}).",
+        f"- New events (every article after the cut): {len(new_events)}; events that continue across the cut: "
+        f"{len(set(late['event']) & set(early['event']))}.", "",
+        "## Updates (`topics --update` after each day)", "",
+        "| method | min articles per new topic | topics before → after | starting paragraphs whose id changed | "
+        "new topics | recall (new events found) | precision (new topic = one new event) | precision (= one event) | "
+        "s per update (mean / max) | s per index add (mean) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['method']} | {r['min_documents']} | {r['k0']} → {r['k']} | {r['changed']:.3f} | {r['new topics']} | "
+            f"{r['recall']:.2f} ({r['detected']}/{r['new events']}) | {r['precision']:.2f} | {r['precision (any event)']:.2f} | "
+            f"{np.mean(r['seconds']):.1f} / {np.max(r['seconds']):.1f} | {np.mean(r['add_seconds']):.1f} |"
+        )
+    lines += [
+        "", "`groups` (the default): the new paragraphs (and earlier updates' outliers) are clustered first; a group "
+        "joins the nearest old topic when its centre is at least as close as that topic's nearest other topic, else it "
+        "is a new topic. `rule`: each new paragraph first gets the model's own rule (what `transform` does) and only the "
+        "rest are clustered.", "",
+        f"## Full refit of the final index (after the `{results[0]['method']}` updates)", "",
+        "| matching | topics | paragraphs whose id changed (vs the ids before the refit) | starting paragraphs whose id changed "
+        "(vs the first fit) | matched topics | retired ids reused | vanished topics |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in refits:
+        lines.append(f"| {r['matching']} | {r['topics']} | {r['changed vs before refit']:.3f} | "
+                     f"{r['changed vs first fit']:.3f} | {r['matched']} | {r['reused ids']} | {r['vanished']} |")
+    lines += ["", f"The refit took {refits[0]['fit seconds']:.0f} s. Shares are over paragraphs that had a topic before.", ""]
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
