@@ -478,6 +478,7 @@ def bench_search(sizes: Sequence[int], *, dim: int, seed: int, max_build_s: floa
 
 def bench_paragraph_index(queries: list[str], n_queries: int) -> tuple[str, dict]:
     from embed import ParagraphIndex
+    from embed.grouping import grouping_rule
 
     t_build, index = _time_once(lambda: ParagraphIndex.build(REPO / "seeds"))
     info = index.info()
@@ -486,8 +487,8 @@ def bench_paragraph_index(queries: list[str], n_queries: int) -> tuple[str, dict
     t_embed = _time_each(lambda q: embedder.embed_queries([q]), qs)
     vecs = embedder.embed_queries(qs)
     ranked = _time_each(
-        lambda i: index._ranked(vecs[i : i + 1], k=K, include_flagged=False, hide_near_duplicates=True,
-                                threshold=0.97, exclude=[set()], other_doc=[None]),
+        lambda i: index._ranked(vecs[i : i + 1], k=K, include_flagged=False, rule=grouping_rule("group"),
+                                exclude=[set()], other_doc=[None]),
         list(range(len(qs))),
     )
     t_search = _time_each(lambda q: index.search(q, k=K), qs)

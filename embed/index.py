@@ -38,6 +38,7 @@ import faiss
 import numpy as np
 import pandas as pd
 
+from embed import grouping
 from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, embedder_from_description, load_embedder
 from embed.errors import EmbedderMismatchError, InputError
@@ -271,32 +272,35 @@ class ParagraphIndex:
         query: str | Sequence[str],
         *,
         k: int = 10,
-        hide_near_duplicates: bool = True,
+        duplicates: str = "group",
         include_flagged: bool = False,
-        near_duplicate_threshold: float = 0.97,
+        near_duplicate_threshold: float = grouping.NEAR_DUPLICATE_THRESHOLD,
+        story_threshold: float = grouping.STORY_THRESHOLD,
+        hide_near_duplicates: bool | None = None,
     ) -> SearchResults:
         """Paragraphs most similar to a free-text query (or several).
 
         Args:
             query: one query or a list of them (embedded with the query prefix).
-            k: hits per query.
-            hide_near_duplicates: drop hits whose cosine to a better hit is at
-                least ``near_duplicate_threshold`` (for :meth:`similar`, also
-                near-copies of the paragraph asked about).
-            near_duplicate_threshold: cosine at or above which two paragraphs
-                count as near-duplicates (e5 scores bunch near 0.85, so this
-                sits high).
+            k: groups per query ("group" mode), else hits per query.
+            duplicates: ``"group"`` (default) puts near-duplicates and same-story hits under their best
+                hit and drops nothing; ``"hide"`` drops a hit whose cosine to a better hit (for
+                :meth:`similar`, also to the paragraph asked about) reaches ``near_duplicate_threshold``;
+                ``"show"`` returns every hit (see ``embed.grouping``).
             include_flagged: also return boilerplate and duplicate paragraphs.
+            near_duplicate_threshold: cosine at which two paragraphs are near-duplicates.
+            story_threshold: cosine to a group's leader at which a hit joins the group; a ``story``
+                column in the paragraph table, where both hits have a label, decides instead.
+            hide_near_duplicates: deprecated; True is ``duplicates="hide"``, False ``"show"``.
         """
         queries = [query] if isinstance(query, str) else list(query)
         for i, q in enumerate(queries):
             if not isinstance(q, str) or not q.strip():
                 raise InputError(f"query {i} is {q!r}; expected non-empty text")
+        rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
         vectors = self.embedder.embed_queries(queries)
-        rows = self._ranked(
-            vectors, k=k, include_flagged=include_flagged, hide_near_duplicates=hide_near_duplicates,
-            threshold=near_duplicate_threshold, exclude=[set() for _ in queries], other_doc=[None] * len(queries),
-        )
+        rows = self._ranked(vectors, k=k, include_flagged=include_flagged, rule=rule,
+                            exclude=[set() for _ in queries], other_doc=[None] * len(queries))
         return self._results(queries, rows)
 
     def similar(
@@ -305,9 +309,11 @@ class ParagraphIndex:
         *,
         k: int = 10,
         other_documents: bool = False,
-        hide_near_duplicates: bool = True,
+        duplicates: str = "group",
         include_flagged: bool = False,
-        near_duplicate_threshold: float = 0.97,
+        near_duplicate_threshold: float = grouping.NEAR_DUPLICATE_THRESHOLD,
+        story_threshold: float = grouping.STORY_THRESHOLD,
+        hide_near_duplicates: bool | None = None,
     ) -> SearchResults:
         """Paragraphs most like a stored paragraph ("more like this").
 
@@ -326,10 +332,9 @@ class ParagraphIndex:
         hashes = self.paragraphs["text_hash"].to_numpy()
         exclude = [set(np.flatnonzero(hashes == hashes[r]).tolist()) for r in rows_in]
         other = [self.paragraphs["doc_id"].iat[r] if other_documents else None for r in rows_in]
-        rows = self._ranked(
-            self.vectors[rows_in], k=k, include_flagged=include_flagged, hide_near_duplicates=hide_near_duplicates,
-            threshold=near_duplicate_threshold, exclude=exclude, other_doc=other,
-        )
+        rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
+        rows = self._ranked(self.vectors[rows_in], k=k, include_flagged=include_flagged, rule=rule,
+                            exclude=exclude, other_doc=other)
         return self._results(ids, rows)
 
     def _allowed(self) -> tuple[np.ndarray, Any]:
@@ -348,11 +353,11 @@ class ParagraphIndex:
         *,
         k: int,
         include_flagged: bool,
-        hide_near_duplicates: bool,
-        threshold: float,
+        rule: grouping.GroupingRule,
         exclude: list[set[int]],
         other_doc: list[str | None],
-    ) -> list[list[tuple[int, float]]]:
+    ) -> list[list[tuple[int, float, int]]]:
+        """Per query, ``(row, score, leader position)`` of the hits to show (``embed.grouping.HitPicker``)."""
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
         allowed, selector = self._allowed()
@@ -367,31 +372,25 @@ class ParagraphIndex:
         n_allowed = int(allowed.sum())
         share = max(n_allowed / max(len(self), 1), 0.02)
         doc_ids = self.paragraphs["doc_id"].to_numpy()
-        out: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
+        out: list[list[tuple[int, float, int]]] = [[] for _ in range(len(queries))]
         pending = list(range(len(queries)))
         limit = len(self) if selector is None else n_allowed
         fetch = min(limit, int(math.ceil((k * 3 + 10) / (share if selector is None else 1.0))))
+        stories = grouping.story_labels(self.paragraphs) if rule.mode == "group" else None
         while pending and fetch > 0:
             scores, rows = self._search_block(queries[pending], fetch, selector)
             still = []
             for qi, row_scores, row_ids in zip(pending, scores, rows):
-                hits: list[tuple[int, float]] = []
+                pick = grouping.HitPicker(rule, k, self.vectors, asked=queries[qi] if exclude[qi] else None, stories=stories)
                 for score, row in zip(row_scores, row_ids):
                     if row < 0 or not allowed[row] or row in exclude[qi]:
                         continue
                     if other_doc[qi] is not None and doc_ids[row] == other_doc[qi]:
                         continue
-                    if hide_near_duplicates:
-                        vec = self.vectors[row]
-                        if exclude[qi] and float(vec @ queries[qi]) >= threshold:
-                            continue  # a near-copy of the paragraph asked about
-                        if any(float(vec @ self.vectors[h]) >= threshold for h, _ in hits):
-                            continue
-                    hits.append((int(row), float(score)))
-                    if len(hits) == k:
+                    if pick.offer(int(row), float(score)):
                         break
-                out[qi] = hits
-                if len(hits) < k and fetch < limit:
+                out[qi] = pick.hits
+                if not pick.done and fetch < limit:
                     still.append(qi)
             pending = still
             fetch = min(limit, fetch * 4) if still else 0
@@ -426,14 +425,13 @@ class ParagraphIndex:
         order = np.argsort(-top_scores, axis=1, kind="stable")
         return np.take_along_axis(top_scores, order, axis=1), np.take_along_axis(top, order, axis=1)
 
-    def _results(self, queries: list[str], rows: list[list[tuple[int, float]]]) -> SearchResults:
-        flat = [(query, rank, row, score) for query, hits in zip(queries, rows)
-                for rank, (row, score) in enumerate(hits, start=1)]
-        take = self.paragraphs.iloc[[row for _, _, row, _ in flat]] if flat else self.paragraphs.iloc[[]]
+    def _results(self, queries: list[str], rows: list[list[tuple[int, float, int]]]) -> SearchResults:
+        flat = [(query, rank, row, score, leader + 1) for query, hits in zip(queries, rows)
+                for rank, (row, score, leader) in enumerate(hits, start=1)]
+        take = self.paragraphs.iloc[[f[2] for f in flat]] if flat else self.paragraphs.iloc[[]]
         frame = pd.DataFrame({
-            "query": [q for q, _, _, _ in flat],
-            "rank": [r for _, r, _, _ in flat],
-            "score": [s for _, _, _, s in flat],
+            "query": [f[0] for f in flat], "rank": [f[1] for f in flat], "score": [f[3] for f in flat],
+            "group": [f[4] for f in flat], "is_group_leader": [f[1] == f[4] for f in flat],
             "id": take["id"].to_numpy(), "doc_id": take["doc_id"].to_numpy(), "title": take["title"].to_numpy(),
             "text": take["text"].to_numpy(), "boilerplate": take["boilerplate"].to_numpy(bool),
             "duplicate_of": take["duplicate_of"].to_numpy(),

@@ -36,7 +36,7 @@ def test_flagged_paragraphs_never_hit_by_default(seed_index):
         seed_index.paragraphs["boilerplate"] | seed_index.paragraphs["duplicate_of"].notna(), "id"])
     queries = [ICBM, HANOI, "fb yt zl tw", "Facebook Comments", "Mời quý độc giả theo dõi VOV.VN trên", "Tin liên quan"]
     hits = seed_index.search(queries, k=10)
-    assert len(hits) == 10 * len(queries)
+    assert len(hits.leaders()) == 10 * len(queries)  # k counts groups
     assert not flagged & set(hits.ids)
     asked = seed_index.search("Facebook Comments", k=3, include_flagged=True)
     assert asked[0]["text"] == "Facebook Comments" and asked[0]["boilerplate"]
@@ -67,9 +67,11 @@ def test_near_duplicates_are_hidden(e5):
     base = "Triều Tiên hôm nay phóng thử tên lửa đạn đạo liên lục địa Hwasong-15 ra biển Nhật Bản."
     texts = [base, base.replace("hôm nay", "hôm qua"), "Giá lúa gạo tại đồng bằng sông Cửu Long tăng mạnh trong tuần."]
     index = ParagraphIndex.build([t for t in texts], embedder=e5, cache=False)
-    shown = index.search("tên lửa Triều Tiên", k=3)
-    everything = index.search("tên lửa Triều Tiên", k=3, hide_near_duplicates=False)
+    shown = index.search("tên lửa Triều Tiên", k=3, duplicates="hide")
+    everything = index.search("tên lửa Triều Tiên", k=3, duplicates="show")
     assert len(everything) == 3 and len(shown) == 2
+    grouped = index.search("tên lửa Triều Tiên", k=3)  # the default: the copy rides under its original
+    assert grouped.ids == everything.ids and len(grouped.leaders()) == 2
 
 
 def test_save_load_gives_identical_results(seed_index, tmp_path):
@@ -219,5 +221,5 @@ def test_similar_hides_near_copies_of_the_paragraph_itself(e5):
             "Giá lúa gạo tại đồng bằng sông Cửu Long tăng mạnh trong tuần."]
     index = ParagraphIndex.build(docs, embedder=e5, cache=False)
     first = index.paragraphs["id"].iloc[0]
-    assert index.paragraphs["id"].iloc[1] not in index.similar(first, k=3).ids
-    assert index.paragraphs["id"].iloc[1] in index.similar(first, k=3, hide_near_duplicates=False).ids
+    assert index.paragraphs["id"].iloc[1] not in index.similar(first, k=3, duplicates="hide").ids
+    assert index.paragraphs["id"].iloc[1] in index.similar(first, k=3, duplicates="show").ids
