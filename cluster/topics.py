@@ -148,6 +148,7 @@ class TopicModel:
         self.message_ = ""
         self._embedding_2d: np.ndarray | None = None
         self._custom_labels: dict[int, str] = {}
+        self.history_: list[dict[str, Any]] = []  # fit/update/refit entries (cluster.tracking); a save records the fit
         self._tokens: list[list[str]] | None = None
         self._tokenizer: Tokenizer | None = None
         vectors = np.asarray(index.vectors, dtype=np.float32)[self.fitted_mask_]
@@ -565,6 +566,17 @@ class TopicModel:
                     raise InputError(f"item {i} is {type(text).__name__} {text!r}; expected text or a vector array")
             vectors = self.index.embedder.embed_passages(texts)
         return self._assign(vectors, self.outlier_threshold)
+
+    def update(self, index: Any, *, min_documents: int = 1) -> TopicModel:
+        """Topics for the paragraphs appended to ``index`` since the fit, no refit: old ids and labels
+        stay, new groups become new topics (:func:`cluster.tracking.update_topics`). Returns self."""
+        from cluster.tracking import update_topics
+        return update_topics(self, index, min_documents=min_documents)
+
+    def topic_history(self) -> pd.DataFrame:
+        """Size and top keywords of each topic at every fit, update and refit (:mod:`cluster.tracking`)."""
+        from cluster.tracking import topic_history
+        return topic_history(self)
 
     def find_topics(self, query: str, n: int = 5) -> list[tuple[int, float]]:
         """Topics most similar to a free-text query (:func:`cluster.similarity.query_similarity`)."""

@@ -25,7 +25,9 @@ err = Console(stderr=True)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, step by step.")]
 IndexDir = Annotated[Path, typer.Argument(help="Index directory, or the folder `paratopic run` wrote (its index/ is used).")]
 IncludeFlagged = Annotated[bool, typer.Option(help="Also return boilerplate and duplicates.")]
-HideNearDuplicates = Annotated[bool, typer.Option(help="Drop near-identical hits.")]
+Duplicates = Annotated[str, typer.Option(
+    "--duplicates", help="group: near-duplicates and same-story hits under their best hit ('+N more'), nothing "
+    "dropped, -k counts groups; hide: drop near-identical hits; show: every hit.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print hits as JSON.")]
 
 
@@ -129,7 +131,7 @@ def _sum_stats(a, b):  # noqa: ANN001, ANN202 - BuildStats; kept private
 
 def _print_hits(hits: SearchResults, as_json: bool) -> None:
     if as_json:
-        console.print_json(hits.to_frame().to_json(orient="records", force_ascii=False))
+        console.print_json(hits.to_json())  # one object per group, its other hits under "members"
     elif len(hits) == 0:
         err.print("no hits")
     else:
@@ -140,9 +142,9 @@ def _print_hits(hits: SearchResults, as_json: bool) -> None:
 def search(
     directory: IndexDir,
     query: Annotated[list[str], typer.Argument(help="One or more query texts.")],
-    k: Annotated[int, typer.Option("-k", help="Hits per query.")] = 5,
+    k: Annotated[int, typer.Option("-k", help="Groups (with --duplicates hide/show: hits) per query.")] = 5,
     include_flagged: IncludeFlagged = False,
-    hide_near_duplicates: HideNearDuplicates = True,
+    duplicates: Duplicates = "group",
     json_output: JsonOutput = False,
     verbose: Verbose = False,
 ) -> None:
@@ -150,7 +152,7 @@ def search(
     _setup_logging(verbose)
     try:
         hits = ParagraphIndex.load(_index_dir(directory)).search(
-            query, k=k, include_flagged=include_flagged, hide_near_duplicates=hide_near_duplicates
+            query, k=k, include_flagged=include_flagged, duplicates=duplicates
         )
     except ParatopicError as exc:
         raise _fail(exc) from None
@@ -161,10 +163,10 @@ def search(
 def similar(
     directory: IndexDir,
     paragraph_id: Annotated[list[str], typer.Argument(help="Paragraph id(s), e.g. 000_bafd0c5b1fa3f0f2:7.")],
-    k: Annotated[int, typer.Option("-k", help="Hits per paragraph.")] = 5,
+    k: Annotated[int, typer.Option("-k", help="Groups (with --duplicates hide/show: hits) per paragraph.")] = 5,
     other_documents: Annotated[bool, typer.Option(help="Only hits from other documents.")] = False,
     include_flagged: IncludeFlagged = False,
-    hide_near_duplicates: HideNearDuplicates = True,
+    duplicates: Duplicates = "group",
     json_output: JsonOutput = False,
     verbose: Verbose = False,
 ) -> None:
@@ -173,7 +175,7 @@ def similar(
     try:
         hits = ParagraphIndex.load(_index_dir(directory)).similar(
             paragraph_id, k=k, other_documents=other_documents, include_flagged=include_flagged,
-            hide_near_duplicates=hide_near_duplicates,
+            duplicates=duplicates,
         )
     except ParatopicError as exc:
         raise _fail(exc) from None
@@ -207,9 +209,11 @@ TOPICS_SUBDIR = "topics"
 
 
 def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool = True):  # noqa: ANN202
-    """Load DIR/topics when it exists and nothing asks for a refit; else fit and save."""
+    """Load DIR/topics when it exists and nothing asks for a refit; else fit and save
+    (a refit over a saved model keeps the ids of the topics it matches: cluster.tracking)."""
     from cluster import TopicModel
     from cluster.setaside import fit_mask
+    from cluster.tracking import load_for_update, match_refit
 
     directory = _index_dir(directory)
     saved = directory / TOPICS_SUBDIR
@@ -217,11 +221,47 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
     if saved.exists() and not refit and not given:
         return TopicModel.load(saved, index=directory)
     idx = ParagraphIndex.load(directory)
+    previous = None
+    if saved.exists():
+        try:
+            previous = load_for_update(saved, idx)
+        except ParatopicError as exc:
+            err.print(f"the saved topics cannot be matched ({exc}); topic ids start afresh", highlight=False)
     if console_out:
         modelled = int(fit_mask(idx.paragraphs, include_flagged=bool(given.get("include_flagged", False))).sum())
         err.print(f"fitting topics over {modelled} of {len(idx)} paragraphs (boilerplate and duplicates set aside)...")
     model = TopicModel(**{"random_state": 0, **given}).fit(idx)
+    if previous is not None:
+        model = match_refit(model, previous)
+        if console_out and model.history_[-1]["notes"]:
+            err.print("refit: " + "; ".join(model.history_[-1]["notes"]), highlight=False)
     model.save(saved, index_dir=directory)
+    return model
+
+
+def _update_topics(directory: Path) -> object:
+    """``topics --update``: the saved model (and saved stories) take the paragraphs added since; prints what changed."""
+    from cluster.tracking import update_saved, update_saved_stories
+
+    directory = _index_dir(directory)
+    saved = directory / TOPICS_SUBDIR
+    if not saved.exists():
+        err.print(f"no saved topic model in {saved}: fitting one (later --update calls add to it)", highlight=False)
+        return _topic_model(directory, {}, refit=True)
+    model = update_saved(saved, directory)
+    if model.last_update_ is None:
+        err.print("no paragraphs added since the topics were fitted or last updated; nothing to do", highlight=False)
+        return model
+    c, new = model.last_update_["counts"], model.last_update_["new_topics"]
+    ids = f" (ids {', '.join(map(str, new))})" if new else ""
+    err.print(f"{c.get('modelled', 0)} new paragraphs: {c.get('joined', 0)} joined existing topics, "
+              f"{c.get('new_topic_paragraphs', 0)} formed {len(new)} new topics{ids}, {c.get('outliers', 0)} outliers",
+              highlight=False)
+    for note in model.last_update_["notes"]:
+        err.print(f"note: {note}", highlight=False)
+    stories = update_saved_stories(directory, model.index, model)
+    if stories is not None:
+        err.print(f"stories updated: {stories}", highlight=False)
     return model
 
 
@@ -233,14 +273,17 @@ def topics(
     n_neighbors: Annotated[int | None, typer.Option(help="UMAP neighbours (default adapts).")] = None,
     outlier_threshold: Annotated[float | None, typer.Option(help="Give outliers the nearest topic above this cosine.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0: identical topics every run).")] = None,
-    refit: Annotated[bool, typer.Option(help="Fit again even if DIR/topics exists.")] = False,
+    refit: Annotated[bool, typer.Option(help="Fit again even if DIR/topics exists (matched topics keep their ids).")] = False,
+    update: Annotated[bool, typer.Option(help="Give paragraphs added since the fit a topic without refitting: old ids and labels stay.")] = False,
     details: Annotated[int, typer.Option(min=0, help="Show keywords and representative paragraphs of the N largest topics.")] = 0,
     verbose: Verbose = False,
 ) -> None:
     """Fit (or load) the topics of an index and print the topic table.
 
     The model is saved in DIR/topics; later calls load it unless options
-    change or --refit is given.
+    change or --refit is given. After `paratopic index NEW --out DIR`,
+    --update assigns the new paragraphs to the saved topics (new groups
+    become new topics) instead of refitting.
     """
     from cluster.display import keywords_by_weight
 
@@ -248,7 +291,11 @@ def topics(
     options = {"min_cluster_size": min_topic_size, "n_topics": n_topics, "n_neighbors": n_neighbors,
                "outlier_threshold": outlier_threshold, "random_state": seed}
     try:
-        model = _topic_model(directory, options, refit)
+        flags = {"min_cluster_size": "--min-topic-size", "random_state": "--seed"}
+        clash = ["--refit"] * refit + [flags.get(k, f"--{k.replace('_', '-')}") for k, v in options.items() if v is not None]
+        if update and clash:
+            raise ValueError(f"--update keeps the saved model and its parameters; it cannot be combined with {', '.join(clash)}")
+        model = _update_topics(directory) if update else _topic_model(directory, options, refit)
     except (ParatopicError, ValueError) as exc:
         raise _fail(exc) from None
     console.print(model)
@@ -261,15 +308,32 @@ def topics(
             console.print(f"  • {rep.text[:200]}", highlight=False)
 
 
+def _saved_stories(model: object) -> object:
+    """The stories saved beside the model's index (DIR/stories), or None."""
+    folder = getattr(model, "index_dir_", None)
+    if folder is None or not (Path(folder) / "stories").exists():
+        return None
+    try:
+        from cluster.stories import StoryModel
+    except ImportError:
+        return None
+    return StoryModel.load(Path(folder) / "stories", model.index)  # type: ignore[attr-defined]
+
+
 @app.command()
 def report(
     directory: Annotated[Path, typer.Argument(help="Index directory, or the folder `run` wrote (topics are fitted if DIR/topics is missing).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report file to write.")],
     format: Annotated[str | None, typer.Option("--format", help="html, md or json (default: from the suffix: .html, .md, .json).")] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    since: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) for the 'New since' section (default: the previous update).")] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Write a topic report: one self-contained HTML file, or Markdown / JSON."""
+    """Write a topic report: one self-contained HTML file, or Markdown / JSON.
+
+    After `topics --update` it opens with what is new since the previous
+    update (or --since DATE): new topics, growing topics and, when stories are
+    saved in DIR/stories, new stories and a story timeline."""
     from cluster import write_report
     from cluster.report import report_format
 
@@ -277,10 +341,89 @@ def report(
     try:
         report_format(out, format)  # an unknown format or suffix is refused before any work
         model = _topic_model(directory, {}, refit=False)
-        path = write_report(model, out, format=format, title=title)
+        path = write_report(model, out, format=format, title=title, since=since, stories=_saved_stories(model))
     except (ParatopicError, ValueError) as exc:
         raise _fail(exc) from None
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+STORIES_SUBDIR = "stories"
+
+
+def _story_table(info, labels: dict, title: str) -> Table:  # noqa: ANN001 - a story_info() DataFrame
+    """The stories as a rich table."""
+    import pandas as pd
+
+    table = Table(title=title)
+    for name, justify in [("story", "right"), ("headline", "left"), ("articles", "right"), ("sources", "left"),
+                          ("dates", "left"), ("topic", "left")]:
+        table.add_column(name, justify=justify, overflow="fold")
+
+    def day(value: object) -> str:
+        return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+    for row in info.itertuples():
+        sources = ", ".join(row.sources[:3]) + (f" +{len(row.sources) - 3}" if len(row.sources) > 3 else "")
+        first, last = day(row.first_date), day(row.last_date)
+        dates = first if first == last else f"{first} – {last}"
+        topic = "" if row.topic is None else f"{row.topic}: {labels.get(row.topic, '')}".rstrip(": ")
+        table.add_row(str(row.story), row.headline, str(row.n_articles), sources, dates, topic)
+    return table
+
+
+@app.command()
+def stories(
+    directory: IndexDir,
+    min_articles: Annotated[int, typer.Option(min=1, help="Show stories told by at least this many articles.")] = 2,
+    refit: Annotated[bool, typer.Option(help="Fit again even if DIR/stories exists.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the stories as JSON.")] = False,
+    top: Annotated[int | None, typer.Option(min=1, help="Show only the N largest stories.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Group the articles of an index into stories (one event across outlets) and print them.
+
+    The stories are saved in DIR/stories; later calls load them (and take in
+    articles added to the index since, keeping every story id) unless
+    --refit is given. The topic column uses DIR/topics when it fits the index.
+    """
+    from cluster import IndexMismatchError, TopicModel
+    from cluster.stories import StoryModel
+
+    _setup_logging(verbose)
+    index_dir = _index_dir(directory)
+    try:
+        idx = ParagraphIndex.load(index_dir)
+        topic_model = None
+        if (index_dir / TOPICS_SUBDIR / "topic_model.json").is_file():
+            try:
+                topic_model = TopicModel.load(index_dir / TOPICS_SUBDIR, index=idx)
+            except IndexMismatchError:
+                err.print("DIR/topics was fitted on an older index; the topic column is left out (run `topics --refit`)")
+        saved = index_dir / STORIES_SUBDIR
+        if (saved / "stories.json").is_file() and not refit:
+            model = StoryModel.load(saved, idx)
+            unseen = model.unseen_articles()
+            if unseen:
+                err.print(f"taking {len(unseen)} new article(s) into the saved stories...")
+                model.update(idx, topic_model)
+                model.save(saved, index_dir=index_dir)
+        else:
+            err.print(f"fitting stories over {idx.paragraphs['doc_id'].nunique()} articles...")
+            model = StoryModel().fit(idx, topic_model)
+            model.save(saved, index_dir=index_dir)
+    except (ParatopicError, ValueError) as exc:
+        raise _fail(exc) from None
+    info = model.story_info(min_articles=min_articles)
+    if top is not None:
+        info = info.head(top)
+    if json_output:
+        console.print_json(info.to_json(orient="records", force_ascii=False, date_format="iso"))
+        return
+    labels = dict(zip(*topic_model.topic_info()[["topic", "label"]].to_numpy().T)) if topic_model is not None else {}
+    several = int((model.story_sizes_ >= min_articles).sum())
+    console.print(_story_table(info, labels, f"{several} of {model.n_stories_} stories with {min_articles}+ articles"))
+    if not several:
+        err.print(f"no story is told by {min_articles} or more articles (--min-articles 1 lists single-article stories)")
 
 
 @app.command()
