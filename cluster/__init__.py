@@ -1,4 +1,4 @@
-"""paratopic.cluster: topics over a paragraph index (UMAP + HDBSCAN), keywords and reports.
+"""paratopic.cluster: topics and stories over a paragraph index, keywords and reports.
 
 >>> from embed import ParagraphIndex
 >>> from cluster import TopicModel, write_report
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cluster.errors import IndexMismatchError, ModelFormatError
 from cluster.report import write_report
+from cluster.stories import StoryModel
 from cluster.topics import TOPIC_INFO_COLUMNS, TopicModel
 
-__all__ = ["TopicModel", "TOPIC_INFO_COLUMNS", "write_report", "IndexMismatchError", "ModelFormatError"]
+__all__ = ["TopicModel", "StoryModel", "TOPIC_INFO_COLUMNS", "write_report", "IndexMismatchError", "ModelFormatError"]
