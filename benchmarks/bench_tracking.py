@@ -46,11 +46,14 @@ import pandas as pd
 from cluster import TopicModel
 from cluster.tracking import match_refit, update_saved
 from embed import ParagraphIndex, read_corpus
+from embed.cache import cache_root
 
 ROOT = Path(__file__).resolve().parents[1]
 VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "tracking.md"
-VARIANTS = [("groups", 1), ("groups", 2), ("rule", 1)]
+VARIANTS = [("groups", 1, False), ("groups", 1, True), ("groups", 2, False), ("rule", 1, False)]
+#: (method, min articles per new topic, cold): cold deletes the word segmentation cache before each update,
+#: which is how every update ran before cluster/segment_cache.py (the speed-up, side by side in one run)
 JACCARDS = [0.1, 0.2, 0.3, 0.5]
 
 
@@ -85,9 +88,9 @@ def detection(model: TopicModel, events: np.ndarray, new_events: set[str], creat
     }
 
 
-def run_variant(method: str, min_documents: int, start: Path, days: list[tuple[str, pd.DataFrame]], work: Path,
-                articles: pd.DataFrame, new_events: set[str]) -> dict[str, object]:
-    folder = work / f"{method}-{min_documents}"
+def run_variant(method: str, min_documents: int, cold: bool, start: Path, days: list[tuple[str, pd.DataFrame]],
+                work: Path, articles: pd.DataFrame, new_events: set[str]) -> dict[str, object]:
+    folder = work / f"{method}-{min_documents}-{'cold' if cold else 'warm'}"
     shutil.copytree(start, folder)
     index_dir, topics_dir = folder / "index", folder / "index" / "topics"
     first = TopicModel.load(topics_dir, index_dir)
@@ -99,6 +102,8 @@ def run_variant(method: str, min_documents: int, start: Path, days: list[tuple[s
         index = ParagraphIndex.load(index_dir)
         index.add(frame, id_column="id", title_column="title")
         index.save(index_dir)
+        if cold:
+            (cache_root() / "segments.sqlite").unlink(missing_ok=True)
         t1 = time.perf_counter()
         model = update_saved(topics_dir, index_dir, min_documents=min_documents, method=method)
         seconds.append(time.perf_counter() - t1)
@@ -107,7 +112,7 @@ def run_variant(method: str, min_documents: int, start: Path, days: list[tuple[s
     had = before >= 0
     created = {t for e in model.history_ if e["event"] == "update" for t in e["new_topics"]}
     result = {
-        "method": method, "min_documents": min_documents, "k0": k0, "k": model.n_topics_,
+        "method": method + (", no segmentation cache" if cold else ""), "min_documents": min_documents, "k0": k0, "k": model.n_topics_,
         "changed": float((after[had] != before[had]).mean()),
         "seconds": seconds, "add_seconds": adds,
         **detection(model, event_of(model.index, articles), new_events, created),
@@ -179,7 +184,7 @@ def main() -> None:
         model = TopicModel(random_state=0).fit(index)
         model.save(start / "index" / "topics", index_dir=start / "index")
         fit_seconds = time.perf_counter() - t0
-        results = [run_variant(m, d, start, days, work, articles, new_events) for m, d in VARIANTS]
+        results = [run_variant(m, d, c, start, days, work, articles, new_events) for m, d, c in VARIANTS]
         refits = refit_rows(results[0]["model"], results[0]["before"])
     write(args.out, articles, early, late, cut, days, new_events, fit_seconds, model, results, refits)
 

@@ -60,6 +60,7 @@ _SEP = "\t"  # joins an n-gram's words (pyvi never yields a tab inside a word)
 def describe_topics(
     tokens: Sequence[list[str]], raw_tokens: Sequence[list[str]], texts: Sequence[str], labels: np.ndarray,
     n_topics: int, tokenizer: Tokenizer, *, n_keywords: int = 10, diversity: float = 0.3,
+    fixed_labels: dict[int, str] | None = None,
 ) -> tuple[dict[int, list[tuple[str, float]]], dict[int, str]]:
     """Keywords (display form, weight) and a phrase label for topics ``0..n_topics-1``.
 
@@ -72,6 +73,8 @@ def describe_topics(
         n_keywords: keywords kept per topic.
         diversity: MMR trade-off among the top keywords.
         tokenizer: the tokenizer that made the tokens (language, stopwords, display forms).
+        fixed_labels: labels kept as they are (a tracked topic's label never changes); only the
+            other topics get a phrase, never one of these.
     """
     reference = reference_for(tokenizer.language)
     model = KeywordModel(tokens, labels, reference=reference)
@@ -80,7 +83,7 @@ def describe_topics(
         for t in range(n_topics)
     }
     phrases = phrase_labels(raw_tokens, texts, labels, n_topics, stopwords=tokenizer.stopwords, reference=reference,
-                            no_clauses=tokenizer.language == "vi")
+                            no_clauses=tokenizer.language == "vi", fixed=fixed_labels)
     names = {t: phrases.get(t) or short_label([w for w, _ in keywords[t]], n=2) for t in range(n_topics)}
     return keywords, names
 
@@ -103,9 +106,11 @@ def _ngrams(stopwords: frozenset[str]):  # noqa: ANN202 - a CountVectorizer anal
 def phrase_labels(
     raw_tokens: Sequence[list[str]], texts: Sequence[str], labels: np.ndarray, n_topics: int, *,
     stopwords: frozenset[str], reference: ReferenceVocab | None = None, no_clauses: bool = False,
+    fixed: dict[int, str] | None = None,
 ) -> dict[int, str]:
     """The phrase label of each topic that has one (see the module docs);
-    ``no_clauses`` drops Vietnamese subject-verb candidates (:func:`is_clause`)."""
+    ``no_clauses`` drops Vietnamese subject-verb candidates (:func:`is_clause`); topics in ``fixed``
+    keep the label given there (no candidates are scored for them)."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     labels = np.asarray(labels)
@@ -113,7 +118,7 @@ def phrase_labels(
     try:
         counts = vectorizer.fit_transform(list(raw_tokens)).tocsr()
     except ValueError:  # no n-gram at all
-        return {}
+        return dict(fixed or {})
     vocab = vectorizer.get_feature_names_out()
     classes = [*range(n_topics), -1]
     class_counts = np.vstack([np.asarray(counts[labels == t].sum(axis=0)).ravel() for t in classes])
@@ -127,8 +132,10 @@ def phrase_labels(
             float(np.mean(reference.factor([w for w in g.split(_SEP) if w not in stopwords]))) for g in vocab
         ])
         weights = weights * factor[None, :]
-    out: dict[int, str] = {}
+    out: dict[int, str] = dict(fixed or {})
     for t in range(n_topics):  # largest first: a phrase already used by a larger topic is skipped
+        if fixed and t in fixed:
+            continue
         rows = np.flatnonzero(labels == t)
         df = np.asarray((counts[rows] > 0).sum(axis=0)).ravel()
         need = 2 if len(rows) >= 2 else 1

@@ -135,7 +135,14 @@ class Tokenizer:
 
 def segment_many(texts: Sequence[str]) -> list[str]:
     """pyvi's word segmentation of each text (compounds joined by ``_``), on
-    every core from :data:`PARALLEL_FROM` texts."""
+    every core from :data:`PARALLEL_FROM` texts; texts seen before on this
+    machine come from :mod:`cluster.segment_cache`."""
+    from cluster.segment_cache import cached_segments
+
+    return cached_segments(list(texts), _segment_many)
+
+
+def _segment_many(texts: Sequence[str]) -> list[str]:
     import multiprocessing
 
     from pyvi import ViTokenizer

@@ -429,12 +429,13 @@ class TopicModel:
             self.params_["language"] = language
         return self._tokens
 
-    def _compute_keywords(self) -> None:
+    def _compute_keywords(self, fixed_labels: dict[int, str] | None = None) -> None:
         from cluster.labels import describe_topics  # keywords (c-TF-IDF x reference IDF) and phrase labels
 
         self._keywords, self._phrase_labels = describe_topics(
             self._ensure_tokens(), self._raw_tokens, self.index.paragraphs["text"].astype(str).to_numpy()[self.fitted_mask_],
             self._fit_labels, self.n_topics_, self._tokenizer, n_keywords=int(self.n_keywords), diversity=float(self.diversity),
+            fixed_labels=fixed_labels,
         ) if self.n_topics_ else ({}, {})
 
     # ------------------------------------------------------------ public views

@@ -304,8 +304,7 @@ def update_topics(model: TopicModel, index: Any, *, min_documents: int = 1, meth
         model._fit_labels = labels
         model._update_centroids()
     model._tokens = None
-    model._compute_keywords()
-    model._phrase_labels = {**model._phrase_labels, **frozen}
+    model._compute_keywords(fixed_labels=frozen)  # old topics keep their labels; only new ones are labelled
     model._spread_labels()
     final = model._fit_labels[np.searchsorted(fitted_rows, new_rows)]
     counts = {
