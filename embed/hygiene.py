@@ -49,10 +49,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 import pandas as pd
 
-__all__ = ["flag_paragraphs", "BOILERPLATE_REASONS"]
+__all__ = ["flag_paragraphs", "repeated_in_unrelated_documents", "BOILERPLATE_REASONS"]
 
 _SOCIAL_WORDS = {
     "fb", "yt", "zl", "tw", "zalo", "facebook", "twitter", "youtube", "tiktok", "instagram",
@@ -136,6 +137,10 @@ def _repeated_in_unrelated_documents(doc_ids: list[str], digests: list[str], n_w
     return found
 
 
+#: Public name of the whole-collection rule (used by ``embed.distributed``'s reduce).
+repeated_in_unrelated_documents = _repeated_in_unrelated_documents
+
+
 def _neighbours(
     doc_ids: list[str], positions: list[int], texts: list[str]
 ) -> tuple[list[str | None], list[str | None]]:
@@ -160,19 +165,34 @@ def _is_heading(text: str, next_text: str | None) -> bool:
 
 
 def flag_paragraphs(
-    table: pd.DataFrame, *, min_words: int = 4, max_repeat_words: int = 10, max_caption_words: int = 40
+    table: pd.DataFrame,
+    *,
+    min_words: int = 4,
+    max_repeat_words: int = 10,
+    max_caption_words: int = 40,
+    repeated: set[str] | None = None,
+    first_ids: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Return a copy of ``table`` with ``boilerplate``, ``boilerplate_reason``
     and ``duplicate_of`` filled in (see the module docstring for the rules).
 
     ``table`` needs the columns ``id``, ``doc_id``, ``position``, ``text`` and
-    ``text_hash``; each document's rows in order of ``position``."""
+    ``text_hash``; each document's rows in order of ``position``.
+
+    The two rules that need the whole collection can be given from outside,
+    so that a part of it (whole documents) is flagged as in the whole
+    (``embed.distributed``): ``repeated``, the hashes of short lines found in
+    unrelated documents (:func:`repeated_in_unrelated_documents`), and
+    ``first_ids``, the id of the first paragraph of every hash that occurs
+    more than once; a paragraph is then a duplicate when its hash has a first
+    id other than its own."""
     table = table.copy()
     texts = table["text"].tolist()
     doc_ids = table["doc_id"].tolist()
     digests = table["text_hash"].tolist()
     n_words = [len(t.split()) for t in texts]
-    repeated = _repeated_in_unrelated_documents(doc_ids, digests, n_words)
+    if repeated is None:
+        repeated = _repeated_in_unrelated_documents(doc_ids, digests, n_words)
     before, after = _neighbours(doc_ids, table["position"].tolist(), texts)
 
     reasons: list[str | None] = []
@@ -207,6 +227,9 @@ def flag_paragraphs(
     table["boilerplate"] = [r is not None for r in reasons]
     table["boilerplate_reason"] = reasons
 
+    if first_ids is not None:
+        table["duplicate_of"] = [None if first_ids.get(h, i) == i else first_ids[h] for h, i in zip(digests, table["id"])]
+        return table
     first_id = table.groupby("text_hash", sort=False)["id"].transform("first")
     table["duplicate_of"] = [None if f == i else f for f, i in zip(first_id, table["id"])]
     return table

@@ -293,6 +293,22 @@ def _docs_from_strings(texts: list) -> list[dict]:
 
 
 def _paragraph_table(docs: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(paragraph_rows(docs))
+    if table.empty:
+        return pd.DataFrame(columns=PARAGRAPH_COLUMNS)
+    return typed_table(table)
+
+
+def typed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The column types of a paragraph table built from :func:`paragraph_rows`."""
+    table["position"] = table["position"].astype("int64")
+    table["n_chars"] = table["n_chars"].astype("int64")
+    return table.reset_index(drop=True)
+
+
+def paragraph_rows(docs: list[dict]) -> list[dict[str, Any]]:
+    """One dict per paragraph of ``docs`` (as the readers return them): the
+    :data:`PARAGRAPH_COLUMNS`, then the document's metadata."""
     rows = []
     for doc in docs:
         for position, text in enumerate(doc["paragraphs"]):
@@ -312,9 +328,4 @@ def _paragraph_table(docs: list[dict]) -> pd.DataFrame:
                     **{(f"meta_{k}" if k in PARAGRAPH_COLUMNS else k): v for k, v in doc["meta"].items()},
                 }
             )
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return pd.DataFrame(columns=PARAGRAPH_COLUMNS)
-    table["position"] = table["position"].astype("int64")
-    table["n_chars"] = table["n_chars"].astype("int64")
-    return table.reset_index(drop=True)
+    return rows

@@ -48,6 +48,8 @@ _ORPHAN = re.compile(r"^(?:paragraphs-[0-9a-f]{12}\.parquet|vectors-[0-9a-f]{12}
 #: Temporary files of write_atomic (``.<name>.<random>.tmp``).
 _TEMP = re.compile(r"^\.(?:manifest\.json|topic_model\.json)\.[A-Za-z0-9_]+\.tmp$")
 FORMAT = "paratopic-index"
+#: Vectors files from this size on are memory-mapped when an index is loaded.
+MMAP_FROM_BYTES = 1 << 30
 FORMAT_VERSION = 1
 
 
@@ -308,7 +310,9 @@ def load_index(directory: Path, required: list[str]) -> tuple[dict[str, Any], An
     files = manifest["files"]
     try:
         paragraphs = pd.read_parquet(verify_file(directory, files["paragraphs"]))
-        vectors = np.load(verify_file(directory, files["vectors"]), allow_pickle=False)
+        path = verify_file(directory, files["vectors"])
+        # a large vectors file is memory-mapped (read-only): opening an index of millions needs little RAM
+        vectors = np.load(path, allow_pickle=False, mmap_mode="r" if path.stat().st_size >= MMAP_FROM_BYTES else None)
         index = faiss.read_index(str(verify_file(directory, files["faiss"])))
     except IndexFormatError:
         raise
