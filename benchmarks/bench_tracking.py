@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cluster import TopicModel
+from cluster import StoryModel, TopicModel
 from cluster.tracking import match_refit, update_saved
 from embed import ParagraphIndex, read_corpus
 from embed.cache import cache_root
@@ -89,7 +89,7 @@ def detection(model: TopicModel, events: np.ndarray, new_events: set[str], creat
 
 
 def run_variant(method: str, min_documents: int, cold: bool, start: Path, days: list[tuple[str, pd.DataFrame]],
-                work: Path, articles: pd.DataFrame, new_events: set[str]) -> dict[str, object]:
+                work: Path, articles: pd.DataFrame, new_events: set[str], track_stories: bool = False) -> dict[str, object]:
     folder = work / f"{method}-{min_documents}-{'cold' if cold else 'warm'}"
     shutil.copytree(start, folder)
     index_dir, topics_dir = folder / "index", folder / "index" / "topics"
@@ -97,6 +97,9 @@ def run_variant(method: str, min_documents: int, cold: bool, start: Path, days: 
     before = pd.Series(first.labels_, index=first.index.paragraphs["id"])[first.fitted_mask_]
     k0 = first.n_topics_
     seconds, adds = [], []
+    stories = StoryModel().fit(first.index) if track_stories else None
+    story_before = dict(stories.article_stories_) if stories else {}
+    first_new_story, story_seconds = (stories.next_story_id_ if stories else 0), []
     for _, frame in days:
         t0 = time.perf_counter()
         index = ParagraphIndex.load(index_dir)
@@ -108,6 +111,10 @@ def run_variant(method: str, min_documents: int, cold: bool, start: Path, days: 
         model = update_saved(topics_dir, index_dir, min_documents=min_documents, method=method)
         seconds.append(time.perf_counter() - t1)
         adds.append(t1 - t0)
+        if stories is not None:
+            t2 = time.perf_counter()
+            stories.update(model.index, model)
+            story_seconds.append(time.perf_counter() - t2)
     after = pd.Series(model.labels_, index=model.index.paragraphs["id"]).loc[before.index]
     had = before >= 0
     created = {t for e in model.history_ if e["event"] == "update" for t in e["new_topics"]}
@@ -118,7 +125,36 @@ def run_variant(method: str, min_documents: int, cold: bool, start: Path, days: 
         **detection(model, event_of(model.index, articles), new_events, created),
     }
     result["model"], result["before"] = model, before
+    if stories is not None:
+        result["stories"] = story_detection(stories, story_before, first_new_story, articles, new_events)
+        result["stories"]["seconds"] = story_seconds
     return result
+
+
+def story_detection(stories: StoryModel, before: dict[str, int], first_new: int, articles: pd.DataFrame,
+                    new_events: set[str]) -> dict[str, float]:
+    """Old articles' story ids kept; new events found as new stories (recall) and new stories that are one
+    new event (precision), over stories of any size and of at least two articles."""
+    event = dict(zip(articles["id"].astype(str), articles["event"]))
+    kept = float(np.mean([stories.article_stories_.get(doc) == story for doc, story in before.items()]))
+    members: dict[int, list[str]] = {}
+    for doc, story in stories.article_stories_.items():
+        members.setdefault(story, []).append(event[doc])
+    out: dict[str, float] = {"old articles keeping their story": kept}
+    for least in (1, 2):
+        new = {s: e for s, e in members.items() if s >= first_new and len(e) >= least}
+        majority = {s: max(set(e), key=e.count) for s, e in new.items()}
+        good = {s for s, m in majority.items() if m in new_events and e_share(new[s], m) > 0.5}
+        found = {majority[s] for s in good}
+        out[f"new stories (>= {least} articles)"] = len(new)
+        out[f"recall (>= {least})"] = len(found) / len(new_events) if new_events else float("nan")
+        out[f"precision (>= {least})"] = len(good) / len(new) if new else float("nan")
+    return out
+
+
+def e_share(events: list[str], event: str) -> float:
+    """Share of a story's articles from ``event``."""
+    return events.count(event) / len(events)
 
 
 def refit_rows(updated: TopicModel, before: pd.Series) -> list[dict[str, object]]:
@@ -184,7 +220,8 @@ def main() -> None:
         model = TopicModel(random_state=0).fit(index)
         model.save(start / "index" / "topics", index_dir=start / "index")
         fit_seconds = time.perf_counter() - t0
-        results = [run_variant(m, d, c, start, days, work, articles, new_events) for m, d, c in VARIANTS]
+        results = [run_variant(m, d, c, start, days, work, articles, new_events, track_stories=i == 0)
+                   for i, (m, d, c) in enumerate(VARIANTS)]
         refits = refit_rows(results[0]["model"], results[0]["before"])
     write(args.out, articles, early, late, cut, days, new_events, fit_seconds, model, results, refits)
 
@@ -228,6 +265,23 @@ def write(out: Path, articles, early, late, cut, days, new_events, fit_seconds, 
         lines.append(f"| {r['matching']} | {r['topics']} | {r['changed vs before refit']:.3f} | "
                      f"{r['changed vs first fit']:.3f} | {r['matched']} | {r['reused ids']} | {r['vanished']} |")
     lines += ["", f"The refit took {refits[0]['fit seconds']:.0f} s. Shares are over paragraphs that had a topic before.", ""]
+    story = results[0].get("stories")
+    if story:
+        lines += [
+            "## Stories (`StoryModel` fitted on the starting articles, `update` after each day)", "",
+            "A new story is one created by an update. Recall: new events that some new story holds as its majority "
+            "(over half its articles); precision: new stories whose majority (over half) is one new event.", "",
+            "| stories counted | new stories | recall (new events found) | precision | old articles keeping their story |"
+            " s per update (mean / max) |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for least in (1, 2):
+            lines.append(
+                f"| at least {least} article{'s' if least > 1 else ''} | {story[f'new stories (>= {least} articles)']} | "
+                f"{story[f'recall (>= {least})']:.2f} | {story[f'precision (>= {least})']:.2f} | "
+                f"{story['old articles keeping their story']:.3f} | {np.mean(story['seconds']):.1f} / "
+                f"{np.max(story['seconds']):.1f} |")
+        lines.append("")
     out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 
