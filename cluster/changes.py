@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from cluster.topics import TopicModel
 
-__all__ = ["changes_since", "story_timeline_figure", "STORY_COLUMNS", "MIN_STORY_ARTICLES"]
+__all__ = ["changes_since", "story_overview", "story_timeline_figure", "STORY_COLUMNS", "MIN_STORY_ARTICLES"]
 
 #: Stories listed as new and drawn on the timeline have at least this many
 #: articles (a story told by one article is counted, not listed).
@@ -80,6 +80,18 @@ def _article_dates(stories: Any, story: int) -> list[str]:
         return []
     dates = pd.to_datetime(stories.story_articles(story)["date"], errors="coerce", utc=True).dropna()
     return [d.tz_localize(None).isoformat() for d in sorted(dates)]
+
+
+def story_overview(stories: Any) -> dict[str, Any] | None:
+    """The report's "Stories" section: every story told by at least
+    :data:`MIN_STORY_ARTICLES` articles (most articles first) and how many
+    articles stand alone; None without a story model."""
+    if stories is None:
+        return None
+    rows = _story_rows(stories)
+    listed = sorted((r for r in rows if r["n_articles"] >= MIN_STORY_ARTICLES),
+                    key=lambda r: (-r["n_articles"], r["first_date"] or "", r["story"]))
+    return {"n_stories": len(rows), "n_single": len(rows) - len(listed), "stories": listed}
 
 
 def changes_since(model: TopicModel, *, since: Any = None, stories: Any = None) -> dict[str, Any] | None:

@@ -64,7 +64,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
     """All facts of a report as plain, JSON-serialisable data. ``changes`` is the
     "New since DATE" section (:func:`cluster.changes.changes_since`; None when
     the model has no earlier history entry and no ``since`` is given)."""
-    from cluster.changes import changes_since
+    from cluster.changes import changes_since, story_overview
 
     index = model.index
     table = model.paragraph_table()
@@ -109,6 +109,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
             "message": getattr(model, "message_", ""),
         },
         "changes": changes_since(model, since=since, stories=stories),
+        "stories": story_overview(stories),
         "topics": topics,
         "similarity": _similarity(model),
         "hierarchy": [
@@ -153,11 +154,12 @@ def _html(model: TopicModel, data: dict[str, Any]) -> str:
     if model.n_topics_ >= 2:
         figures["hierarchy"] = hierarchy_figure(model).to_json()
         figures["similarity"] = similarity_heatmap(model).to_json()
-    changes = data.get("changes") or {}
-    if changes.get("stories"):
+    changes, overview = data.get("changes") or {}, data.get("stories") or {}
+    timeline = changes.get("stories") or [r for r in overview.get("stories", []) if r["first_date"]]
+    if timeline:
         from cluster.changes import story_timeline_figure
 
-        figures["stories"] = story_timeline_figure(changes["stories"], since=changes["since"]).to_json()
+        figures["stories"] = story_timeline_figure(timeline, since=changes.get("since")).to_json()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("cluster") / "templates")),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
@@ -199,6 +201,7 @@ def _markdown(data: dict[str, Any]) -> str:
     if o["message"]:
         lines.append(f"- Note: {cell(o['message'])}")
     lines += _changes_markdown(data.get("changes"), cell)
+    lines += _stories_markdown(data.get("stories"), cell)
     lines += ["", "## Topics", "", "| topic | label | size | share | keywords |", "|---:|---|---:|---:|---|"]
     for t in data["topics"]:
         words = ", ".join(k["word"] for k in t["keywords"][:8])
@@ -228,6 +231,23 @@ def _markdown(data: dict[str, Any]) -> str:
     lines += ["", f"## Set aside: boilerplate and duplicates ({o['set_aside']})", "", f"{_set_aside_text(o)}.", ""]
     lines += [f"- `{p['id']}` [{cell(p['reason'])}] {cell(p['text'])}" for p in data["set_aside"]]
     return "\n".join(lines) + "\n"
+
+
+def _stories_markdown(overview: dict[str, Any] | None, cell: Any) -> list[str]:
+    """The "Stories" section as Markdown lines (none without a story model)."""
+    if not overview:
+        return []
+    lines = ["", f"## Stories ({len(overview['stories'])} told by two or more articles; "
+             f"{overview['n_single']} articles stand alone)", ""]
+    if not overview["stories"]:
+        return [*lines, "None."]
+    lines += ["| story | headline | articles | dates | sources | topic |", "|---:|---|---:|---|---|---:|"]
+    for s in overview["stories"]:
+        dates = f"{s['first_date'][:10]} – {(s['last_date'] or s['first_date'])[:10]}" if s["first_date"] else "undated"
+        topic = "" if s["topic"] is None else s["topic"]
+        lines.append(f"| {s['story']} | {cell(s['headline'])} | {s['n_articles']} | {dates} | "
+                     f"{cell(', '.join(s['sources']))} | {topic} |")
+    return lines
 
 
 def _changes_markdown(changes: dict[str, Any] | None, cell: Any) -> list[str]:

@@ -221,3 +221,24 @@ def test_vims_held_out_half_beats_the_peers() -> None:
     event_of = part.set_index("id")["event"]
     base = adjusted_rand_score(event_of.loc[table.frame["doc_id"]], labels)
     assert ours >= 0.85 and ours > base, (ours, base)
+
+
+def test_report_lists_the_stories(vims40: tuple[pd.DataFrame, ParagraphIndex, StoryModel], tmp_path: Path) -> None:
+    import json
+
+    from cluster import TopicModel, write_report
+
+    _, index, stories = vims40
+    topics = TopicModel(random_state=0).fit(index)
+    data = json.loads(write_report(topics, tmp_path / "r.json", stories=stories).read_text(encoding="utf-8"))
+    listed = data["stories"]["stories"]
+    info = stories.story_info()
+    assert len(listed) == int((info["n_articles"] >= 2).sum()) > 30
+    assert data["stories"]["n_single"] == int((info["n_articles"] < 2).sum())
+    assert [s["n_articles"] for s in listed] == sorted((s["n_articles"] for s in listed), reverse=True)
+    titles = set(index.paragraphs["title"])  # as read: NFC, whitespace collapsed
+    assert all(s["headline"] in titles for s in listed)
+    md = write_report(topics, tmp_path / "r.md", stories=stories).read_text(encoding="utf-8")
+    assert "## Stories" in md and listed[0]["headline"] in md
+    html = write_report(topics, tmp_path / "r.html", stories=stories).read_text(encoding="utf-8")
+    assert 'id="story-table"' in html and 'data-figure="stories"' in html
