@@ -56,6 +56,8 @@ def readme_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_main_job_and_library_snippet_run(readme_run: Path) -> None:
     assert (readme_run / "out" / "seeds" / "report.html").is_file()
     assert (readme_run / "out" / "seeds" / "index" / "topics" / "topic_model.json").is_file()
+    assert (readme_run / "out" / "seeds" / "index" / "stories" / "stories.json").is_file()  # `run` fits stories too
+    assert "## Stories" in (readme_run / "out" / "seeds" / "report.md").read_text(encoding="utf-8")
     assert (readme_run / "out" / "library" / "report.html").is_file()
 
 

@@ -189,7 +189,8 @@ def test_cli_stories_on_the_seeds(tmp_path: Path) -> None:
     assert len(rows) == 5 and all(r["n_articles"] == 1 for r in rows) and rows[0]["topic"] is None
     assert (out / "stories" / "stories.json").is_file()
     result = runner.invoke(app, ["stories", str(out)])  # loads the saved stories; none has 2+ articles
-    assert result.exit_code == 0 and "0 of 5 stories" in result.output and "fitting" not in result.output
+    assert result.exit_code == 0 and "no story is told by 2 or more" in result.output and "fitting" not in result.output
+    assert "┏" not in result.output  # no empty table
     result = runner.invoke(app, ["stories", str(out), "--top", "2", "--min-articles", "1", "--refit"])
     assert result.exit_code == 0 and "fitting stories over 5 articles" in result.output
     assert "Ngoại trưởng Nga" in result.output
