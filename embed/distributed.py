@@ -342,9 +342,11 @@ def _facts(ray: Any, files_ds: Any, read: dict[str, Any], report: DistributedRep
         seen[doc_id] = where
     counts = keys.map_batches(_hash_counts, batch_format="pandas").groupby("text_hash").sum("n")
     multi = counts.map_batches(_repeated_hashes, batch_format="pandas").to_pandas()
-    wanted = [ray.put(set(multi["text_hash"]))]
-    rows = keys.map_batches(_rows_of, fn_kwargs={"wanted": wanted}, batch_format="pandas").to_pandas()
-    rows = rows[rows["text_hash"].notna()]
+    hashes = set(multi["text_hash"]) if "text_hash" in multi.columns else set()
+    rows = pd.DataFrame({c: [] for c in ["_file", "_row", "doc_id", "id", "text_hash", "n_words"]})
+    if hashes:  # an empty result may come back without columns
+        rows = keys.map_batches(_rows_of, fn_kwargs={"wanted": [ray.put(hashes)]}, batch_format="pandas").to_pandas()
+        rows = rows[rows["text_hash"].notna()]
     rows = rows.sort_values(_KEY, kind="stable")
     repeated = repeated_in_unrelated_documents(rows["doc_id"].tolist(), rows["text_hash"].tolist(), rows["n_words"].tolist())
     first = rows.drop_duplicates("text_hash")
