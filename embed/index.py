@@ -11,6 +11,7 @@ Index kinds:
 - ``"flat"``: exact search (``IndexFlatIP``).
 - ``"hnsw"``: approximate graph search (``IndexHNSWFlat``, M=32).
 - ``"ivf"``: approximate inverted lists (``IndexIVFFlat``, ~4*sqrt(n) lists).
+- ``"ivfsq"``: inverted lists of 8-bit codes trained on a sample, for millions (``embed.ann``).
 - ``"auto"`` (default): flat up to :data:`AUTO_EXACT_LIMIT` vectors, HNSW
   above. Up to 100k vectors an exact scan costs less than embedding the
   query (~10-15 ms) and builds instantly; above that it grows linearly while
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from embed import grouping
+from embed.ann import build_ivfsq
 from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, embedder_from_description, load_embedder
 from embed.errors import EmbedderMismatchError, InputError
@@ -57,7 +59,7 @@ AUTO_EXACT_LIMIT = 100_000
 #: through numpy; above FAISS_BATCH_MAX_VECTORS numpy measured faster for batches too.
 FAISS_BATCH_FROM = 16
 FAISS_BATCH_MAX_VECTORS = 200_000
-INDEX_KINDS = ("auto", "flat", "hnsw", "ivf")
+INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfsq")  # ivfsq: millions in bounded memory (embed/ann.py)
 #: Texts per embedding call, and seconds of embedding between commits to the
 #: cache: a killed build loses at most about that much work.
 EMBED_STEP = 16
@@ -100,6 +102,8 @@ def _build_faiss(kind: str, vectors: np.ndarray) -> faiss.Index:
             sample = vectors[np.random.default_rng(0).permutation(n)[: max(nlist * 40, 10_000)]]
             index.train(sample)
         index.nprobe = max(8, nlist // 16)
+    elif kind == "ivfsq":
+        return build_ivfsq(vectors)
     else:  # pragma: no cover - guarded by _resolve_kind
         raise ValueError(kind)
     if n:
@@ -443,15 +447,11 @@ class ParagraphIndex:
         """The facts a saved index records (without file checksums)."""
         table = self.paragraphs
         return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format": FORMAT, "format_version": FORMAT_VERSION,
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "embedder": self.embedder_description,
-            "dim": self.dim,
-            "normalized": True,
-            "metric": "inner_product",
-            "index_kind": self.kind,
-            "requested_kind": self.requested_kind,
+            "embedder": self.embedder_description, "dim": self.dim,
+            "normalized": True, "metric": "inner_product",
+            "index_kind": self.kind, "requested_kind": self.requested_kind,
             "counts": {
                 "documents": int(table["doc_id"].nunique()),
                 "paragraphs": len(table),
