@@ -145,6 +145,17 @@ def _ctfidf(counts: dict[int, Counter], n_topics: int, n: int) -> dict[int, list
     return out
 
 
+def sample_min_cluster_size(n_total: int, n_sample: int) -> int:
+    """The smallest topic in a sample: the full fit's own (:func:`cluster.params.adaptive_params` for
+    ``n_total`` paragraphs) times the sample's share, so a topic holds the same share of the collection
+    either way. Left to adapt to the sample's own size, 1,000 of 3,000 VNTC leads gave 3 topics (ARI 0.065
+    against the sections) where the full fit gives 13 (0.296); scaled, 13 topics (0.322)."""
+    from cluster.params import adaptive_params
+
+    full = adaptive_params(n_total, allow_direct=False)["min_cluster_size"]
+    return max(2, round(full * n_sample / n_total))
+
+
 def fit_sampled(
     index: Any,
     *,
@@ -165,7 +176,8 @@ def fit_sampled(
         random_state: seed of the sample and of the fit.
         chunk: paragraphs per Ray task.
         keywords: count keywords over all paragraphs (needs ``text``).
-        **params: :class:`~cluster.topics.TopicModel` parameters.
+        **params: :class:`~cluster.topics.TopicModel` parameters; ``min_cluster_size`` defaults to
+            :func:`sample_min_cluster_size`.
     """
     from cluster.topics import TopicModel
 
@@ -176,6 +188,8 @@ def fit_sampled(
     eligible = np.flatnonzero(fit_mask(table, include_flagged=bool(params.get("include_flagged", False))))
     rng = np.random.default_rng(random_state)
     rows = np.sort(rng.choice(eligible, size=min(sample_size, len(eligible)), replace=False))
+    if params.get("min_cluster_size") is None and len(rows) < len(eligible):
+        params["min_cluster_size"] = sample_min_cluster_size(len(eligible), len(rows))
     start = time.perf_counter()
     model = TopicModel(random_state=random_state, **params).fit(_Sample(index, rows))
     seconds["fit sample"] = round(time.perf_counter() - start, 2)

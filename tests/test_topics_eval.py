@@ -40,8 +40,13 @@ def _bertopic_like(vectors: np.ndarray) -> np.ndarray:
     return hdbscan.HDBSCAN(min_cluster_size=10, metric="euclidean", cluster_selection_method="eom").fit(reduced).labels_
 
 
-def test_vntc_small_sample_beats_bertopic_defaults(tmp_path_factory: pytest.TempPathFactory) -> None:
-    index = _leads_index(80, tmp_path_factory.mktemp("vntc") / "emb.sqlite")  # 800 leads: UMAP's exact path
+@pytest.fixture(scope="module")
+def leads800(tmp_path_factory: pytest.TempPathFactory) -> ParagraphIndex:
+    return _leads_index(80, tmp_path_factory.mktemp("vntc") / "emb.sqlite")  # 800 leads: UMAP's exact path
+
+
+def test_vntc_small_sample_beats_bertopic_defaults(leads800: ParagraphIndex) -> None:
+    index = leads800
     model = TopicModel(random_state=0).fit(index)
     fitted = model.fitted_mask_
     truth = index.paragraphs["label"].to_numpy()[fitted]
@@ -101,3 +106,18 @@ def test_small_collections_of_vims_events(tmp_path_factory: pytest.TempPathFacto
         largest_topic = np.bincount(model.labels_[fitted][model.labels_[fitted] >= 0]).max() / len(truth)
         assert largest_topic <= largest_event + 0.05, (draw, largest_topic, largest_event)
     assert np.mean(ours) >= 0.9 and np.mean(ours) > np.mean(base), (ours, base)
+
+
+def test_sample_fit_keeps_the_full_fits_granularity(leads800: ParagraphIndex) -> None:
+    """A topic fit on a third of the leads, the rest assigned by the transform rule, is about as good as the full
+    fit (cluster.sampled; the sample's smallest topic scaled to its share of the collection)."""
+    from cluster.sampled import fit_sampled, sample_min_cluster_size
+
+    assert sample_min_cluster_size(3000, 1000) == 18 and sample_min_cluster_size(10, 5) >= 2
+    full = TopicModel(random_state=0).fit(leads800)
+    mask = full.fitted_mask_
+    truth = leads800.paragraphs["label"].to_numpy()[mask]
+    part = fit_sampled(leads800, sample_size=len(leads800) // 3, address=None, keywords=False)
+    assert (part.labels[mask] >= 0).mean() > 0.8
+    sampled_ari, full_ari = adjusted_rand_score(truth, part.labels[mask]), adjusted_rand_score(truth, full.labels_[mask])
+    assert part.model.n_topics_ >= 0.5 * full.n_topics_ and sampled_ari >= 0.7 * full_ari, (sampled_ari, full_ari)
