@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -247,6 +248,17 @@ def _history(path: Path, saved: object, n_topics: int) -> list[dict[str, Any]]:
     return saved
 
 
+def read_document(path: Path, check: Callable[[Path, object], dict[str, Any]]) -> dict[str, Any]:
+    """A saved model's JSON document, validated by ``check``; unreadable JSON is a :class:`ModelFormatError`
+    naming the file (shared by topic models and stories)."""
+    try:
+        return check(path, json.loads(path.read_text("utf-8")))
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(f"{path}: corrupted ({type(exc).__name__}: {exc})") from exc
+
+
 def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, prefix: bool = False) -> TopicModel:
     """Read a model saved by :func:`save_model` and attach its index. With
     ``prefix`` the index may have grown since: the model is attached to its
@@ -257,12 +269,7 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, pre
     path = directory / MODEL_FILE
     if not path.exists():
         raise ModelFormatError(f"{directory}: not a saved topic model (no {MODEL_FILE})")
-    try:
-        document = _check_document(path, json.loads(path.read_text("utf-8")))
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, ModelFormatError):
-            raise
-        raise ModelFormatError(f"{path}: corrupted ({type(exc).__name__}: {exc})") from exc
+    document = read_document(path, _check_document)
     recorded = document["index"]
     index_dir: Path | None = None
     if index is None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cluster.errors import IndexMismatchError, ModelFormatError
+from cluster.persist import read_document
 from embed.locking import writer_lock
 from embed.storage import check_target, write_atomic
 
@@ -115,12 +116,7 @@ def load_stories(cls: type[StoryModel], directory: Path, index: Any = None) -> S
     path = directory / STORIES_FILE
     if not path.is_file():
         raise ModelFormatError(f"{directory}: not saved stories (no {STORIES_FILE})")
-    try:
-        document = _check_document(path, json.loads(path.read_text("utf-8")))
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, ModelFormatError):
-            raise
-        raise ModelFormatError(f"{path}: corrupted ({type(exc).__name__}: {exc})") from exc
+    document = read_document(path, _check_document)
     index_dir = None
     if index is None:
         if not document["index"].get("directory"):
