@@ -68,6 +68,51 @@ class SampledTopics:
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
 
+    def as_topic_model(self, index: Any) -> Any:
+        """A :class:`~cluster.topics.TopicModel` over the whole ``index``, saved and opened like any other:
+        the sample's topics, labels and parameters, every paragraph's assigned topic, centres from all
+        members, keywords from the counts over all paragraphs, and map coordinates (the sample's own;
+        every other paragraph at its nearest sampled neighbour)."""
+        from cluster.persist import _INIT_PARAMS
+        from cluster.topics import TopicModel
+
+        sample = self.model
+        model = TopicModel(**{name: getattr(sample, name) for name in _INIT_PARAMS}, stopwords=sample.stopwords)
+        table = index.paragraphs
+        if len(self.labels) != len(table):
+            raise ValueError(f"these topics label {len(self.labels)} paragraphs; the index has {len(table)}")
+        model.index, model.index_dir_ = index, None
+        model.fitted_mask_ = fit_mask(table, include_flagged=bool(sample.include_flagged))
+        model._fit_labels = np.asarray(self.labels, dtype=np.int64)[model.fitted_mask_]
+        model.n_topics_, model.message_, model.history_ = sample.n_topics_, sample.message_, []
+        model._custom_labels = dict(sample._custom_labels)
+        model._phrase_labels = dict(getattr(sample, "_phrase_labels", {}))
+        model.params_ = {**sample.params_, "n_paragraphs": len(table), "n_fitted": int(model.fitted_mask_.sum()),
+                         "sample_size": len(self.sample_rows)}
+        model.raw_outlier_share_ = getattr(sample, "raw_outlier_share_", None)
+        model.stopwords_info_ = getattr(sample, "stopwords_info_", None)
+        model._tokens, model._tokenizer = None, None
+        display = sample._tokenizer.display if getattr(sample, "_tokenizer", None) is not None else str
+        model._keywords = ({t: [(display(w), s) for w, s in pairs] for t, pairs in self.keywords.items()}
+                           if self.keywords else dict(sample._keywords))
+        model._update_centroids()
+        model._spread_labels()
+        model._embedding_2d = self._coordinates(index, sample)
+        return model
+
+    def _coordinates(self, index: Any, sample: Any) -> np.ndarray:
+        """Map coordinates for every row: the sample's, and the nearest sampled paragraph's for the rest."""
+        sampled = np.asarray(sample.embedding_2d_, dtype=np.float64)
+        coords = np.zeros((len(index.paragraphs), 2), dtype=np.float64)
+        coords[self.sample_rows] = sampled
+        rest = np.setdiff1d(np.arange(len(coords)), self.sample_rows, assume_unique=True)
+        sample_vectors = np.asarray(index.vectors, dtype=np.float32)[self.sample_rows]
+        for start in range(0, len(rest), 4096):
+            rows = rest[start:start + 4096]
+            nearest = (np.asarray(index.vectors[rows], dtype=np.float32) @ sample_vectors.T).argmax(axis=1)
+            coords[rows] = sampled[nearest]
+        return coords
+
     def topic_info(self) -> pd.DataFrame:
         """Topic, size over the whole index, and top keywords."""
         sizes = Counter(int(t) for t in self.labels if t >= 0)
@@ -130,8 +175,13 @@ def _count_chunk(language: str, texts: list[str], labels: np.ndarray, stop: froz
     return out
 
 
-def _ctfidf(counts: dict[int, Counter], n_topics: int, n: int) -> dict[int, list[tuple[str, float]]]:
-    """Class-based TF-IDF over summed counts: tf(w, t) / words(t) * log(1 + mean words per topic / f(w))."""
+def _ctfidf(counts: dict[int, Counter], n_topics: int, n: int, language: str = "other") -> dict[int, list[tuple[str, float]]]:
+    """Class-based TF-IDF over summed counts: tf(w, t) / words(t) * log(1 + mean words per topic / f(w)),
+    times the reference-corpus IDF factor where there is one (:mod:`cluster.reference`, as the full fit's
+    keywords are weighted)."""
+    from cluster.reference import reference_for
+
+    reference = reference_for(language)
     total: Counter = Counter()
     for c in counts.values():
         total.update(c)
@@ -140,7 +190,9 @@ def _ctfidf(counts: dict[int, Counter], n_topics: int, n: int) -> dict[int, list
     for t in range(n_topics):
         c = counts.get(t, Counter())
         size = sum(c.values()) or 1
-        scored = [(w, (k / size) * math.log(1 + mean_words / total[w])) for w, k in c.items()]
+        words = list(c)
+        factor = reference.factor(words) if reference is not None else np.ones(len(words))
+        scored = [(w, (c[w] / size) * math.log(1 + mean_words / total[w]) * f) for w, f in zip(words, factor)]
         out[t] = [(w, round(float(s), 5)) for w, s in sorted(scored, key=lambda x: (-x[1], x[0]))[:n]]
     return out
 
@@ -238,7 +290,7 @@ def fit_sampled(
         seconds["keywords"] = round(time.perf_counter() - start, 2)
     result = SampledTopics(
         model=model, labels=labels, sample_rows=rows,
-        keywords=_ctfidf(counts, model.n_topics_, int(model.n_keywords)) if counts else {},
+        keywords=_ctfidf(counts, model.n_topics_, int(model.n_keywords), language) if counts else {},
         seconds=seconds, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
     logger.info("sampled topics: %d topics from %d of %d paragraphs (%s)", model.n_topics_, len(rows), len(table), seconds)

@@ -284,6 +284,8 @@ def topics(
     refit: Annotated[bool, typer.Option(help="Fit again even if DIR/topics exists (matched topics keep their ids).")] = False,
     update: Annotated[bool, typer.Option(help="Give paragraphs added since the fit a topic without refitting: old ids and labels stay.")] = False,
     details: Annotated[int, typer.Option(min=0, help="Show keywords and representative paragraphs of the N largest topics.")] = 0,
+    sample: Annotated[int | None, typer.Option(min=2, help="Fit on a sample of N paragraphs, then give every paragraph a topic (millions).")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", help="With --sample: assign and count keywords on a Ray cluster ('auto' or its ADDRESS).")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Fit (or load) the topics of an index and print the topic table.
@@ -291,7 +293,9 @@ def topics(
     The model is saved in DIR/topics; later calls load it unless options
     change or --refit is given. After `paratopic index NEW --out DIR`,
     --update assigns the new paragraphs to the saved topics (new groups
-    become new topics) instead of refitting.
+    become new topics) instead of refitting. --sample N fits on N paragraphs
+    and assigns the rest by the same rule `transform` uses (on a Ray cluster
+    with --ray), for collections too large to fit whole.
     """
     from cluster.display import keywords_by_weight
 
@@ -303,7 +307,14 @@ def topics(
         clash = ["--refit"] * refit + [flags.get(k, f"--{k.replace('_', '-')}") for k, v in options.items() if v is not None]
         if update and clash:
             raise ValueError(f"--update keeps the saved model and its parameters; it cannot be combined with {', '.join(clash)}")
-        model = _update_topics(directory) if update else _topic_model(directory, options, refit)
+        if ray is not None and sample is None:
+            raise ValueError("--ray needs --sample N (a full fit runs on this machine)")
+        if sample is not None and update:
+            raise ValueError("--sample fits anew; it cannot be combined with --update")
+        if sample is not None:
+            model = _sampled_topic_model(directory, options, sample, ray)
+        else:
+            model = _update_topics(directory) if update else _topic_model(directory, options, refit)
     except (ParatopicError, ValueError) as exc:
         raise _fail(exc) from None
     console.print(model)
@@ -314,6 +325,21 @@ def topics(
         console.print(", ".join(f"{w} ({s:.3f})" for w, s in keywords_by_weight(model.get_topic(row.topic))))
         for rep in model.representative_paragraphs(row.topic, n=2).itertuples():
             console.print(f"  • {rep.text[:200]}", highlight=False)
+
+
+def _sampled_topic_model(directory: Path, options: dict, sample: int, ray: str | None) -> object:
+    """Topics fitted on a sample of the index in DIRECTORY, every paragraph assigned, saved in DIR/topics."""
+    from cluster.sampled import fit_sampled
+
+    index_dir = _index_dir(directory)
+    idx = ParagraphIndex.load(index_dir)
+    params = {k: v for k, v in options.items() if v is not None}
+    params.setdefault("random_state", 0)
+    err.print(f"fitting topics on a sample of {min(sample, len(idx))} of {len(idx)} paragraphs, then assigning the rest...")
+    model = fit_sampled(idx, sample_size=sample, address=ray, **params).as_topic_model(idx)
+    with writer_lock(index_dir):
+        model.save(index_dir / TOPICS_SUBDIR, index_dir=index_dir)
+    return model
 
 
 def _saved_stories(model: object) -> object:

@@ -96,3 +96,14 @@ def test_obvious_mistakes_are_refused_before_any_work(tmp_path):
     assert not any(tmp_path.iterdir())
     result = runner.invoke(app, ["topics", str(missing), "--details", "-1"])
     assert result.exit_code == 2 and "--details" in result.output, result.output
+
+
+def test_topics_on_a_sample(tmp_path):
+    out = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(SEEDS), "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["topics", str(out), "--sample", "30"])
+    assert result.exit_code == 0, result.output
+    assert "sample of 30 of 128" in result.output and (out / "topics" / "topic_model.json").is_file()
+    assert runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.html")]).exit_code == 0
+    refused = runner.invoke(app, ["topics", str(out), "--ray", "auto"])
+    assert refused.exit_code == 1 and "--ray needs --sample" in refused.output

@@ -154,6 +154,11 @@ def test_cli_index_with_ray(cluster, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     again = CliRunner().invoke(app, ["index", str(SEEDS), "--out", str(out), "--ray", "auto"])
     assert again.exit_code == 1 and "--rebuild" in again.output
+    # topics on a sample, the rest assigned on the cluster; the saved model opens like any other
+    result = CliRunner().invoke(app, ["topics", str(out), "--sample", "30", "--ray", "auto"])
+    assert result.exit_code == 0, result.output
+    report = CliRunner().invoke(app, ["report", str(out), "--out", str(tmp_path / "r.md")])
+    assert report.exit_code == 0 and "## Topics" in (tmp_path / "r.md").read_text(encoding="utf-8")
 
 
 def test_sampled_topics_assign_with_the_transform_rule(cluster, seed_index):

@@ -121,3 +121,19 @@ def test_sample_fit_keeps_the_full_fits_granularity(leads800: ParagraphIndex) ->
     assert (part.labels[mask] >= 0).mean() > 0.8
     sampled_ari, full_ari = adjusted_rand_score(truth, part.labels[mask]), adjusted_rand_score(truth, full.labels_[mask])
     assert part.model.n_topics_ >= 0.5 * full.n_topics_ and sampled_ari >= 0.7 * full_ari, (sampled_ari, full_ari)
+
+
+def test_sampled_topics_save_as_an_ordinary_model(leads800: ParagraphIndex, tmp_path: Path) -> None:
+    from cluster import write_report
+    from cluster.sampled import fit_sampled
+
+    part = fit_sampled(leads800, sample_size=300, address=None)
+    model = part.as_topic_model(leads800)
+    assert np.array_equal(model.labels_, part.labels) and model.params_["sample_size"] == 300
+    assert model.embedding_2d_.shape == (len(leads800), 2) and np.isfinite(model.embedding_2d_).all()
+    leads800.save(tmp_path / "index")
+    model.save(tmp_path / "index" / "topics", index_dir=tmp_path / "index")
+    back = TopicModel.load(tmp_path / "index" / "topics")
+    assert np.array_equal(back.labels_, part.labels)
+    assert [w for w, _ in back.get_topic(0)] == [w for w, _ in model.get_topic(0)]
+    assert "## Topics" in write_report(back, tmp_path / "r.md").read_text(encoding="utf-8")
