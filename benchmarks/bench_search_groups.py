@@ -54,6 +54,16 @@ def load() -> tuple[pd.DataFrame, ParagraphIndex]:
     return articles, ParagraphIndex.build(frame)
 
 
+def with_stories(index: ParagraphIndex) -> ParagraphIndex:
+    """The index with a ``story`` column from a :class:`cluster.StoryModel` fitted on it (no event labels
+    are seen), so that search groups hits by story first."""
+    from cluster import StoryModel
+
+    table = index.paragraphs.copy()
+    table["story"] = StoryModel().fit(index).labels_
+    return ParagraphIndex(table, index.vectors, embedder=index.embedder)
+
+
 def ranked(index: ParagraphIndex, vectors: np.ndarray, mode: str, threshold: float = STORY_THRESHOLD,
            k: int | list[int] = K) -> list[list[tuple[int, float, int]]]:
     """Per query, the (row, score, leader) hits search returns (the same code path as ``search``)."""
@@ -161,6 +171,9 @@ def main() -> None:
 
     runs = {mode: ranked(index, vectors, mode) for mode in ("hide", "show", "group")}
     runs["show, as many hits as group"] = ranked(index, vectors, "show", k=[len(h) for h in runs["group"]])
+    runs["group, with stories"] = ranked(with_stories(index), vectors, "group")  # what `paratopic search` does
+    runs["show, as many hits as group with stories"] = ranked(
+        index, vectors, "show", k=[len(h) for h in runs["group, with stories"]])
     metrics = {name: evaluate(r, queries, doc_of, event_of) for name, r in runs.items()}
     show = metrics["show"]["lists"]
     main_rows = [[name, m["ndcg"], m["recall"], lost(show, m["lists"], queries), m["lines"], m["hits"]]

@@ -243,3 +243,23 @@ def test_report_lists_the_stories(vims40: tuple[pd.DataFrame, ParagraphIndex, St
     assert "## Stories" in md and listed[0]["headline"] in md
     html = write_report(topics, tmp_path / "r.html", stories=stories).read_text(encoding="utf-8")
     assert 'id="story-table"' in html and 'data-figure="stories"' in html
+
+
+def test_cli_search_groups_hits_by_saved_stories(vims40: tuple[pd.DataFrame, ParagraphIndex, StoryModel],
+                                                 tmp_path: Path) -> None:
+    articles, index, stories = vims40
+    out = tmp_path / "idx"
+    index.save(out)
+    stories.save(out / "stories", index_dir=out)
+    query = articles["summary"].dropna().iloc[0]
+    result = CliRunner().invoke(app, ["search", str(out), query, "-k", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    groups = json.loads(result.stdout)
+    members = [(g["doc_id"], m["doc_id"]) for g in groups for m in g["members"]]
+    assert members, "the story's other articles should ride along under its best hit"
+    same = [stories.story_of(a) == stories.story_of(b) for a, b in members]
+    assert sum(same) >= 0.9 * len(same)
+    # without saved stories, grouping falls back to cosine: fewer hits ride along
+    (out / "stories" / "stories.json").unlink()
+    plain = json.loads(CliRunner().invoke(app, ["search", str(out), query, "-k", "5", "--json"]).stdout)
+    assert sum(len(g["members"]) for g in plain) < len(members)
