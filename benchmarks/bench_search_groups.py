@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from vims import VIMS
 
 from embed import ParagraphIndex
 from embed.grouping import STORY_THRESHOLD, grouping_rule
 
 ROOT = Path(__file__).resolve().parents[1]
-VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "search_groups.md"
 K = 10
 THRESHOLDS = [0.88, 0.90, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97]

@@ -21,20 +21,19 @@ import logging
 import math
 import platform
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from vims import VIMS, prepare
 
 from cluster import TopicModel
 from cluster.setaside import fit_mask
 from embed import ParagraphIndex, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "small.md"
 #: A draw's largest topic is a catch-all when it holds this much more of the
 #: paragraphs than the largest event does (it swallowed part of another event).
@@ -123,12 +122,7 @@ def main() -> None:
     parser.add_argument("--other-draws", type=int, default=20, help="draws for the other sizes")
     parser.add_argument("--sizes", type=int, nargs="+", default=[3, 5, 10, 20])
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("cluster", "embed", "bertopic", "BERTopic"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
-    if not VIMS.is_file():
-        raise SystemExit(f"{VIMS} not found: this benchmark needs ../shared/eval/vims beside the repository")
+    prepare()
     try:
         import bertopic  # noqa: F401
         with_bertopic = True

@@ -22,7 +22,6 @@ import itertools
 import logging
 import platform
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from vims import VIMS, prepare
 
 from cluster.setaside import fit_mask
 from cluster.stories import StoryModel
@@ -38,7 +38,6 @@ from cluster.story_signals import article_table, article_vectors
 from embed import ParagraphIndex
 
 ROOT = Path(__file__).resolve().parents[1]
-VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "stories.md"
 SPLIT_SEED = 0
 THRESHOLDS = np.round(np.arange(0.05, 0.80, 0.01), 2)
@@ -182,12 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-bertopic", action="store_true", help="leave BERTopic out")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name in ("cluster", "embed", "bertopic", "BERTopic"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
-    if not VIMS.is_file():
-        raise SystemExit(f"{VIMS} not found: this benchmark needs ../shared/eval/vims beside the repository")
+    prepare()
     articles = pd.read_json(VIMS, lines=True, dtype={"date": str})
     events = sorted(articles["event"].unique())
     order = np.random.default_rng(SPLIT_SEED).permutation(events)

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from vims import VIMS
 
 from cluster import StoryModel, TopicModel
 from cluster.tracking import match_refit, update_saved
@@ -49,7 +50,6 @@ from embed import ParagraphIndex, read_corpus
 from embed.cache import cache_root
 
 ROOT = Path(__file__).resolve().parents[1]
-VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "tracking.md"
 VARIANTS = [("groups", 1, False), ("groups", 1, True), ("groups", 2, False), ("rule", 1, False)]
 #: (method, min articles per new topic, cold): cold deletes the word segmentation cache before each update,
