@@ -17,6 +17,18 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def screenshots_or_skip(repo: Path) -> Path:
+    """The folder for screenshots (created); skips the calling test when Debian's chromium or playwright is missing."""
+    import pytest
+
+    if chromium_path() is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it when run as root)")
+    pytest.importorskip("playwright")
+    shots = repo / "out" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
 @dataclass
 class PageCheck:
     errors: list[str] = field(default_factory=list)

@@ -4,7 +4,7 @@ import json
 import shutil
 
 import pytest
-from browser import chromium_path, open_report
+from browser import open_report, screenshots_or_skip
 from conftest import REPO, SEEDS
 
 from cluster import TopicModel, write_report
@@ -72,11 +72,7 @@ def test_article_markup_is_escaped(evil_topics, tmp_path):
 
 @pytest.mark.browser
 def test_report_draws_in_headless_chromium(seed_topics, evil_topics, tmp_path):
-    if chromium_path() is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it when run as root)")
-    pytest.importorskip("playwright")
-    shots = REPO / "out" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots_or_skip(REPO)
     path = write_report(seed_topics, tmp_path / "report.html", title="Seeds")
     check = open_report(path, shots / "seeds-report.png")
     assert check.errors == []

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from browser import chromium_path, open_report
+from browser import chromium_path, open_report, screenshots_or_skip
 from conftest import REPO, SEEDS
 from typer.testing import CliRunner
 
@@ -259,11 +259,7 @@ def test_report_lists_new_stories_and_draws_their_timeline(tracked, with_stories
 
 @pytest.mark.browser
 def test_new_since_section_draws_in_headless_chromium(tracked, with_stories, tmp_path):
-    if chromium_path() is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it when run as root)")
-    pytest.importorskip("playwright")
-    shots = REPO / "out" / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots_or_skip(REPO)
     path = write_report(tracked.model, tmp_path / "report.html", title="Tracked", stories=with_stories)
     check = open_report(path, shots / "tracking-report.png")
     assert check.errors == [] and check.alerts == []
