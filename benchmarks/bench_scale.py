@@ -1,17 +1,23 @@
 """Scale benchmark (issue 8): distributed build, the large-index kind, sampled topics.
 
-    .venv/bin/python benchmarks/bench_scale.py [--paragraphs 1500] [--vectors 100000 1000000]
+    .venv/bin/python benchmarks/bench_scale.py [--only throughput ...] [--paragraphs 100000] [--builds single ray1 ray2]
 
-Writes benchmarks/results/scale.md. Sections:
+Writes benchmarks/results/scale.md (and scale.json, from which a run that
+updates some sections keeps the others). Sections:
 
-1. Build throughput on the same input: single process (ParagraphIndex.build,
-   2 threads) vs Ray with 1 and 2 embedding workers (1 thread each) on a
-   local cluster; embedding cache off; peak memory per worker.
-2. FAISS: flat vs ivfsq (embed/ann.py) on real e5 vectors replicated with
+1. Build throughput on the same input, VNTC articles cut into 2-sentence
+   paragraphs (100k by default): single process (ParagraphIndex.build, 2
+   threads) vs Ray with 1 and 2 embedding workers (1 thread each) on a
+   local cluster; embedding cache off; one child process per build, so the
+   driver's peak memory is its own; peak memory per worker.
+2. Assembly: the driver collecting N vectors that come back in shuffled
+   batches, as the previous code did (dict by hash, then np.stack) and as
+   embed.spill.VectorSpill does now: time and peak memory.
+3. FAISS: flat vs ivfsq (embed/ann.py) on real e5 vectors replicated with
    noise: build time, bytes per vector, recall@10 against exact search.
-3. Topics: fit_sampled (cluster/sampled.py) on replicated vectors: sample
+4. Topics: fit_sampled (cluster/sampled.py) on replicated vectors: sample
    fit + Ray assignment, time and peak memory (a child process per size).
-4. VNTC leads: a full fit vs a sample fit, ARI / NMI against the labels.
+5. VNTC leads: a full fit vs a sample fit, ARI / NMI against the labels.
 """
 
 from __future__ import annotations
@@ -37,20 +43,22 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
 def _paragraph_files(n: int, folder: Path) -> int:
-    """VNTC articles cut into news-sized paragraphs (3 sentences), ``n`` of them, in 8 JSONL files."""
+    """VNTC articles cut into news-sized paragraphs (2 sentences, ~50 words), ``n`` of them, in 16 JSONL files."""
     rows = pd.read_json(VNTC, lines=True)
     docs, total = [], 0
     for i, text in enumerate(rows["text"]):
         sentences = re.split(r"(?<=[.!?])\s+", text)
-        paras = [" ".join(sentences[j : j + 3]) for j in range(0, len(sentences), 3)]
+        paras = [" ".join(sentences[j : j + 2]) for j in range(0, len(sentences), 2)]
         paras = paras[: max(1, n - total)]
         docs.append({"id": f"v{i:05d}", "text": "\n\n".join(paras)})
         total += len(paras)
         if total >= n:
             break
+    if total < n:
+        raise SystemExit(f"VNTC gives only {total} paragraphs of 2 sentences; asked for {n}")
     folder.mkdir(parents=True, exist_ok=True)
-    for part in range(8):
-        pd.DataFrame(docs[part::8]).to_json(folder / f"part{part}.jsonl", orient="records", lines=True, force_ascii=False)
+    for part in range(16):
+        pd.DataFrame(docs[part::16]).to_json(folder / f"part{part:02d}.jsonl", orient="records", lines=True, force_ascii=False)
     return total
 
 
@@ -58,33 +66,81 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def throughput(n: int, work: Path) -> list[dict]:
+BUILDS = {"single": "single process (2 threads)", "ray1": "Ray, 1 worker (1 thread)", "ray2": "Ray, 2 workers (1 thread each)"}
+
+
+def build_child(build: str, folder: Path) -> None:
+    """Run in a child process: one cold build of ``folder``; prints one JSON line
+    (the driver's peak memory is this process's own)."""
     from embed import ParagraphIndex, read_corpus
     from embed.distributed import build_distributed, ray_session
 
+    start = time.perf_counter()
+    if build == "single":
+        index = ParagraphIndex.build(read_corpus(folder), cache=False)
+        steps, workers = "", ""
+    else:
+        with ray_session("local", num_cpus=2):
+            index = build_distributed(folder, cache=False, workers=int(build[-1]))
+        report = index.distributed_report
+        steps = json.dumps(report.seconds)
+        workers = ", ".join(str(round(v)) for v in report.peak_rss_mb.values())
+    seconds = time.perf_counter() - start
+    print(json.dumps({"build": BUILDS[build], "paragraphs": len(index), "embedded": int(index.stats.embedded),
+                      "seconds": round(seconds, 1), "paragraphs/s": round(len(index) / seconds, 1),
+                      "driver peak MB": round(_peak_mb()), "peak MB per worker": workers, "steps (s)": steps}))
+
+
+def throughput(n: int, builds: list[str], work: Path) -> list[dict]:
+    """Cold builds (embedding cache off) of the same ``n`` paragraphs, one child process each."""
     folder = work / "paras"
     _paragraph_files(n, folder)
     rows = []
+    for build in builds:
+        proc = subprocess.run([sys.executable, __file__, "--build-child", build, str(folder)],
+                              capture_output=True, text=True, timeout=6 * 3600)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        rows.append(json.loads(lines[-1]) if lines else {"build": BUILDS[build], "paragraphs": n, "error": proc.stderr[-500:]})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def assembly_child(n: int, how: str) -> None:
+    """Run in a child process: the driver's assembly of ``n`` vectors coming back in
+    batches of 64 in shuffled order, as the previous code did it (``dict``: a dict
+    by text hash, then ``np.stack`` in input order) or as it does now (``spill``:
+    embed.spill.VectorSpill). Prints one JSON line with time and peak memory."""
+    from embed.spill import VectorSpill
+
+    dim, batch = 384, 64
+    order = np.random.default_rng(0).permutation(-(-n // batch))
+    baseline = _peak_mb()
     start = time.perf_counter()
-    table = read_corpus(folder)
-    index = ParagraphIndex.build(table, cache=False)
+    store: dict[str, np.ndarray] = {}
+    spill = VectorSpill(n, dim) if how == "spill" else None
+    for b in order:
+        rows = np.arange(b * batch, min(n, (b + 1) * batch))
+        vectors = np.random.default_rng(int(b)).standard_normal((len(rows), dim), dtype=np.float32)
+        if spill is not None:
+            spill.write(rows, vectors)
+        else:
+            for row, vector in zip(rows, vectors):
+                store[f"{row:064x}"] = np.asarray(vector, dtype=np.float32)
+    result = spill.finish() if spill is not None else np.stack([store[f"{row:064x}"] for row in range(n)])
     seconds = time.perf_counter() - start
-    unique = int(index.stats.embedded)
-    rows.append({"build": "single process (2 threads)", "paragraphs": len(table), "embedded": unique,
-                 "seconds": round(seconds, 1), "paragraphs/s": round(len(table) / seconds, 1),
-                 "peak MB per worker": round(_peak_mb()), "steps (s)": ""})
-    for workers in (1, 2):
-        with ray_session("local", num_cpus=2):
-            start = time.perf_counter()
-            built = build_distributed(folder, cache=False, workers=workers)
-            seconds = time.perf_counter() - start
-        report = built.distributed_report
-        rows.append({"build": f"Ray, {workers} worker{'s' * (workers > 1)} (1 thread each)", "paragraphs": len(built),
-                     "embedded": built.stats.embedded, "seconds": round(seconds, 1),
-                     "paragraphs/s": round(len(built) / seconds, 1),
-                     "peak MB per worker": ", ".join(str(round(v)) for v in report.peak_rss_mb.values()),
-                     "steps (s)": json.dumps(report.seconds)})
-        assert (built.paragraphs["id"].to_numpy() == index.paragraphs["id"].to_numpy()).all()
+    print(json.dumps({"vectors": n, "assembly": {"dict": "dict by hash + np.stack (before)", "spill": "VectorSpill (now)"}[how],
+                      "seconds": round(seconds, 1), "peak MB over start": round(_peak_mb() - baseline),
+                      "vectors MB": round(result.nbytes / 2**20)}))
+
+
+def assembly_rows(sizes: list[int]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        for how in ("dict", "spill"):
+            proc = subprocess.run([sys.executable, __file__, "--assembly-child", str(n), how], capture_output=True, text=True, timeout=3600)
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+            rows.append(json.loads(lines[-1]) if lines else {"vectors": n, "assembly": how, "error": proc.stderr[-500:]})
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -197,37 +253,66 @@ def vntc_rows(per_label: int, sample: int) -> list[dict]:
     return rows
 
 
+RESULTS = OUT.with_suffix(".json")
+
+
+def _merge(section: str, old: list[dict], new: list[dict]) -> list[dict]:
+    """Rows of a section after a run: new rows replace old rows with the same key (throughput: build and size)."""
+    if section != "throughput":
+        return new
+    key = lambda row: (row.get("build"), row.get("paragraphs"))  # noqa: E731
+    fresh = {key(row) for row in new}
+    return sorted([row for row in old if key(row) not in fresh] + new, key=lambda r: (r["paragraphs"], r["build"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--paragraphs", type=int, default=1500)
+    parser.add_argument("--paragraphs", type=int, default=100_000)
+    parser.add_argument("--builds", nargs="*", default=list(BUILDS), choices=list(BUILDS))
     parser.add_argument("--vectors", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--vntc-per-label", type=int, default=300)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["throughput", "faiss", "topics", "vntc"])
+    parser.add_argument("--only", nargs="*", default=["throughput", "assembly", "faiss", "topics", "vntc"],
+                        choices=["throughput", "assembly", "faiss", "topics", "vntc"])
     parser.add_argument("--topics-child", nargs=3, type=int)
+    parser.add_argument("--build-child", nargs=2)
+    parser.add_argument("--assembly-child", nargs=2)
     args = parser.parse_args()
     if args.topics_child:
         topics_child(args.topics_child[0], args.topics_child[1], bool(args.topics_child[2]))
         return
+    if args.assembly_child:
+        assembly_child(int(args.assembly_child[0]), args.assembly_child[1])
+        return
+    if args.build_child:
+        build_child(args.build_child[0], Path(args.build_child[1]))
+        return
     import tempfile
 
-    sections = {}
-    with tempfile.TemporaryDirectory() as work:
-        os.environ["PARATOPIC_CACHE_DIR_BENCH"] = work
-        if "throughput" not in args.skip:
-            sections["throughput"] = throughput(args.paragraphs, Path(work))
-    if "faiss" not in args.skip:
-        sections["faiss"] = [row for n in args.vectors for row in faiss_rows(n)]
-    if "topics" not in args.skip:
-        sections["topics"] = topic_rows(args.vectors, args.sample)
-    if "vntc" not in args.skip:
-        sections["vntc"] = vntc_rows(args.vntc_per_label, min(args.sample, args.vntc_per_label * 10 // 3))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    sections = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    new: dict[str, list[dict]] = {}
+    if "throughput" in args.only:
+        with tempfile.TemporaryDirectory() as work:
+            new["throughput"] = throughput(args.paragraphs, args.builds, Path(work))
+    if "assembly" in args.only:
+        new["assembly"] = assembly_rows(args.vectors)
+    if "faiss" in args.only:
+        new["faiss"] = [row for n in args.vectors for row in faiss_rows(n)]
+    if "topics" in args.only:
+        new["topics"] = topic_rows(args.vectors, args.sample)
+    if "vntc" in args.only:
+        new["vntc"] = vntc_rows(args.vntc_per_label, min(args.sample, args.vntc_per_label * 10 // 3))
+    for name, rows in new.items():
+        sections[name] = _merge(name, sections.get(name, []), rows)
+    RESULTS.write_text(json.dumps(sections, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     cpu = os.cpu_count()
-    text = [f"# Scale benchmark (issue 8)\n\n`benchmarks/bench_scale.py` on a shared {cpu}-core machine, "
-            f"{time.strftime('%Y-%m-%d')}. Raw numbers; reading is in the README's scale section.\n"]
-    for name, rows in sections.items():
-        text.append(f"\n## {name}\n\n" + pd.DataFrame(rows).to_markdown(index=False) + "\n")
+    text = [f"# Scale benchmark (issue 8)\n\n`benchmarks/bench_scale.py` on a shared {cpu}-core machine; "
+            f"sections last updated {time.strftime('%Y-%m-%d')}. Raw numbers; reading is in the README's scale section. "
+            "Throughput rows are cold builds (embedding cache off) of VNTC articles cut into 2-sentence paragraphs, "
+            "one child process per build.\n"]
+    for name in ("throughput", "assembly", "faiss", "topics", "vntc"):
+        if sections.get(name):
+            text.append(f"\n## {name}\n\n" + pd.DataFrame(sections[name]).to_markdown(index=False) + "\n")
     OUT.write_text("".join(text), encoding="utf-8")
     print("".join(text))
 

@@ -25,7 +25,7 @@ import math
 import faiss
 import numpy as np
 
-__all__ = ["build_ivfsq", "ivf_lists", "train_size", "TRAIN_SAMPLE", "NPROBE"]
+__all__ = ["build_ivfsq", "ivf_lists", "train_size", "TRAIN_SAMPLE", "NPROBE", "AUTO_COMPACT_FROM"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ TRAIN_SAMPLE = 300_000
 #: Lists probed per query.
 NPROBE = 24
 ADD_CHUNK = 100_000
+#: ``kind="auto"`` chooses ivfsq from this many vectors on (``embed.index``).
+AUTO_COMPACT_FROM = 2_000_000
 
 
 def ivf_lists(n: int) -> int:

@@ -10,9 +10,10 @@ vectors); the CLI saves it as any other index (``paratopic index INPUT
 --out DIR --ray auto``).
 
 How the work is split (every step is a Ray Data dataset; files are the unit
-of reading, so many files read in parallel and one huge file is one task):
+of reading, so many files read in parallel, and JSON Lines and Parquet files
+of 64 MB or more are cut into pieces that read in parallel, ``embed.pieces``):
 
-1. *Map, hashes*: every input file is read and split into paragraphs by the
+1. *Map, hashes*: every input file (or piece) is read and split into paragraphs by the
    single-machine readers (``embed.reading``) and reduced to document ids,
    paragraph hashes and word counts.
 2. *Reduce*: hash counts are summed over the cluster (a groupby); only
@@ -28,8 +29,11 @@ of reading, so many files read in parallel and one huge file is one task):
    already holds and writes what it embeds back to the cache batch by batch
    (a rerun embeds nothing; a killed actor is restarted by Ray and its batch
    retried).
-5. *Assembly*: the driver streams the embedded batches back, restores input
-   order and builds the FAISS index. The saved directory is the ordinary
+5. *Assembly*: the driver writes each embedded batch straight to its rows
+   of a disk-backed array (:class:`embed.spill.VectorSpill`), so it never
+   holds the collection's vectors in RAM, gives duplicates their first
+   copy's vector and builds the FAISS index from that array (``kind="auto"``
+   is the compact ``ivfsq`` from 2M paragraphs on). The saved directory is the ordinary
    one (manifest, checksums); its vectors file is memory-mapped when large
    (``embed.storage``), so opening an index of millions needs little RAM.
 
@@ -72,6 +76,7 @@ class DistributedReport:
     """What a distributed build did, for logs and benchmarks."""
 
     files: int = 0
+    pieces: int = 0  #: read tasks: files, large ones cut in pieces (embed.pieces)
     workers: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: dict[int, float] = field(default_factory=dict)  #: per embedding worker (pid)
@@ -176,10 +181,20 @@ def input_files(sources: Sequence[str | Path]) -> list[str]:
 
 
 # ------------------------------------------------------------------ map steps
-def _docs(path: str, read: dict[str, Any]) -> list[dict]:
-    from embed.reading import _read_file
+def _docs(item: dict[str, Any], read: dict[str, Any]) -> list[dict]:
+    """The documents of one piece of an input file (``embed.pieces``), from a row of the pieces dataset."""
+    from embed.pieces import read_piece
 
-    return _read_file(Path(path), read.get("text_column", "text"), read.get("id_column"), read.get("title_column"))
+    def number(value: Any) -> int | None:
+        return None if value is None or pd.isna(value) else int(value)
+
+    piece = {"path": str(item["path"]), "start": number(item["start"]), "end": number(item["end"]),
+             "first_row": int(item["first_row"]), "first_line": int(item["first_line"])}
+    return read_piece(piece, read.get("text_column", "text"), read.get("id_column"), read.get("title_column"))
+
+
+def _items(batch: pd.DataFrame) -> list[dict[str, Any]]:
+    return batch.to_dict("records")
 
 
 def _hash_rows(batch: pd.DataFrame, read: dict[str, Any]) -> pd.DataFrame:
@@ -188,9 +203,9 @@ def _hash_rows(batch: pd.DataFrame, read: dict[str, Any]) -> pd.DataFrame:
     from embed.text import text_hash
 
     out: dict[str, list] = {k: [] for k in ("_file", "_doc", "_row", "first", "doc_id", "id", "source_file", "text_hash", "n_words")}
-    for file_no, path in zip(batch["_file"], batch["path"]):
-        row = 0
-        for doc_no, doc in enumerate(_docs(path, read)):
+    for item in _items(batch):
+        file_no, row = item["_file"], 0
+        for doc_no, doc in enumerate(_docs(item, read)):
             for position, text in enumerate(doc["paragraphs"] or [None]):
                 out["_file"].append(int(file_no))
                 out["_doc"].append(doc_no)
@@ -250,8 +265,9 @@ def _flagged_rows(batch: pd.DataFrame, read: dict[str, Any], facts: list[Any]) -
 
     repeated, first_ids = _resolved(facts)
     frames = []
-    for file_no, path in zip(batch["_file"], batch["path"]):
-        rows = paragraph_rows(_docs(path, read))
+    for item in _items(batch):
+        file_no = item["_file"]
+        rows = paragraph_rows(_docs(item, read))
         if not rows:
             continue
         core = pd.DataFrame([{k: r[k] for k in PARAGRAPH_COLUMNS} for r in rows])
@@ -312,7 +328,7 @@ class _EmbedWorker:
         embedded = np.zeros(len(hashes), dtype=bool)
         embedded[todo] = True
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        return {"text_hash": np.asarray(hashes, dtype=object), "vector": vectors, "embedded": embedded,
+        return {"_pos": np.asarray(batch["_pos"], dtype=np.int64), "vector": vectors, "embedded": embedded,
                 "pid": np.full(len(hashes), self.pid, dtype=np.int64), "peak_mb": np.full(len(hashes), peak_mb)}
 
 
@@ -359,9 +375,12 @@ def _facts(ray: Any, files_ds: Any, read: dict[str, Any], report: DistributedRep
 
 
 def _flagged_dataset(ray: Any, sources: Sequence[str | Path], read: dict[str, Any], report: DistributedReport) -> Any:
+    from embed.pieces import as_item, plan_pieces
+
     files = input_files(sources)
-    report.files = len(files)
-    files_ds = ray.data.from_items([{"_file": i, "path": p} for i, p in enumerate(files)], override_num_blocks=len(files))
+    pieces = plan_pieces(files)
+    report.files, report.pieces = len(files), len(pieces)
+    files_ds = ray.data.from_items([{"_file": i, **as_item(p)} for i, p in enumerate(pieces)], override_num_blocks=len(pieces))
     facts = [ray.put(_facts(ray, files_ds, read, report))]
     start = time.perf_counter()
     flagged = files_ds.map_batches(
@@ -428,6 +447,7 @@ def build_distributed(
     text_column: str = "text",
     id_column: str | None = None,
     title_column: str | None = None,
+    spill_dir: str | Path | None = None,
 ) -> Any:
     """Build a :class:`embed.ParagraphIndex` of ``sources`` on a Ray cluster.
 
@@ -450,6 +470,10 @@ def build_distributed(
         text_column: text column of tables, as for :func:`embed.read_corpus`.
         id_column: document id column of tables (default ``id`` when present).
         title_column: title column of tables (default ``title`` when present).
+        spill_dir: folder for the vectors while they come back from the
+            workers (:class:`embed.spill.VectorSpill`: the driver never holds
+            them in RAM); default the system's temporary folder. It needs
+            paragraphs x 1,536 bytes (e5-small), e.g. 7.7 GB for 5M.
 
     Returns:
         The index, with ``stats`` (:class:`embed.index.BuildStats`) and
@@ -459,6 +483,7 @@ def build_distributed(
 
     from embed.embedders import Embedder, load_embedder
     from embed.index import BuildStats, ParagraphIndex, _open_cache, _resolve_kind
+    from embed.spill import VectorSpill
 
     _resolve_kind(kind, 0)
     if threads_per_worker < 1 or batch_size < 1 or (workers is not None and workers < 1):
@@ -479,7 +504,8 @@ def build_distributed(
         table = _assemble(frames)
         if table.empty:
             raise InputError(f"no paragraphs found in {', '.join(map(str, sources))}")
-        unique = table.loc[table["duplicate_of"].isna(), ["text_hash", "text"]]
+        is_unique = table["duplicate_of"].isna().to_numpy()
+        unique = table.loc[is_unique, ["text_hash", "text"]].assign(_pos=np.flatnonzero(is_unique))
         n_blocks = max(1, min(-(-len(unique) // batch_size), 32 * report.workers))
         step = -(-len(unique) // n_blocks)
         todo = ray.data.from_pandas([unique.iloc[i : i + step].reset_index(drop=True) for i in range(0, len(unique), step)])
@@ -487,26 +513,26 @@ def build_distributed(
             _EmbedWorker,
             fn_constructor_kwargs={"description": description, "cache_path": cache_path, "threads": threads_per_worker},
             batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=report.workers),
-            num_cpus=threads_per_worker,
-            max_restarts=-1, max_task_retries=-1,
+            num_cpus=threads_per_worker,  # a killed actor is restarted and its batch retried: Ray Data's default for actors
         )
-        vectors_of: dict[str, np.ndarray] = {}
+        spill = VectorSpill(len(table), model.dim, spill_dir)
         n_embedded = 0
         with tqdm(total=len(unique), desc="embedding (ray)", unit="para", disable=not show_progress) as bar:
             for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
-                for digest, vector in zip(batch["text_hash"], batch["vector"]):
-                    vectors_of[str(digest)] = np.asarray(vector, dtype=np.float32)
+                spill.write(batch["_pos"], np.asarray(batch["vector"], dtype=np.float32))
                 n_embedded += int(batch["embedded"].sum())
                 for pid, peak, done in zip(batch["pid"], batch["peak_mb"], batch["embedded"]):
                     report.peak_rss_mb[int(pid)] = max(report.peak_rss_mb.get(int(pid), 0.0), float(peak))
                     report.embedded_by[int(pid)] = report.embedded_by.get(int(pid), 0) + int(done)
-                bar.update(len(batch["text_hash"]))
+                bar.update(len(batch["_pos"]))
         report.seconds["embed"] = round(time.perf_counter() - start, 2)
-    missing = [h for h in unique["text_hash"] if h not in vectors_of]
-    if missing:  # pragma: no cover - Ray retries failed work; this would be a lost batch
-        raise RuntimeError(f"{len(missing)} texts came back without a vector (e.g. hash {missing[0]}); run the build again")
+    if not spill.written[is_unique].all():  # pragma: no cover - Ray retries failed work; this would be a lost batch
+        raise RuntimeError(f"{int((~spill.written[is_unique]).sum())} texts came back without a vector; run the build again")
     start = time.perf_counter()
-    vectors = np.stack([vectors_of[h] for h in table["text_hash"]]) if len(table) else np.zeros((0, model.dim), np.float32)
+    first = pd.Series(unique["_pos"].to_numpy(), index=unique["text_hash"].to_numpy())
+    first = first[~first.index.duplicated()]
+    spill.copy_rows(np.flatnonzero(~is_unique), first.reindex(table["text_hash"].to_numpy()[~is_unique]).to_numpy())
+    vectors = spill.finish()
     index = ParagraphIndex(table, vectors, embedder=model, kind=kind, sources=[str(s) for s in sources])
     report.seconds["faiss"] = round(time.perf_counter() - start, 2)
     n_unique = len(unique)

@@ -13,7 +13,7 @@ Index kinds:
 - ``"ivf"``: approximate inverted lists (``IndexIVFFlat``, ~4*sqrt(n) lists).
 - ``"ivfsq"``: inverted lists of 8-bit codes trained on a sample, for millions (``embed.ann``).
 - ``"auto"`` (default): flat up to :data:`AUTO_EXACT_LIMIT` vectors, HNSW
-  above. Up to 100k vectors an exact scan costs less than embedding the
+  above, ivfsq from 2M (``embed.ann.AUTO_COMPACT_FROM``). Up to 100k vectors an exact scan costs less than embedding the
   query (~10-15 ms) and builds instantly; above that it grows linearly while
   HNSW stays under a millisecond (``benchmarks/results/lookup.md``).
 
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from embed import grouping
-from embed.ann import build_ivfsq
+from embed.ann import AUTO_COMPACT_FROM, build_ivfsq
 from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, embedder_from_description, load_embedder
 from embed.errors import EmbedderMismatchError, InputError
@@ -84,7 +84,7 @@ def _resolve_kind(kind: str, n: int) -> str:
     if kind not in INDEX_KINDS:
         raise ValueError(f"index kind {kind!r} is not one of {INDEX_KINDS}")
     if kind == "auto":
-        return "flat" if n <= AUTO_EXACT_LIMIT else "hnsw"
+        return "flat" if n <= AUTO_EXACT_LIMIT else "hnsw" if n < AUTO_COMPACT_FROM else "ivfsq"
     return kind
 
 

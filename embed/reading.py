@@ -196,22 +196,29 @@ def _read_json(path: Path) -> pd.DataFrame:
             raise InputError(f"{path}: expected a JSON array of objects")
         rows = data
     else:
-        # records end at "\n" only: U+2028, U+2029 and U+0085 are valid inside JSON strings
-        for lineno, line in enumerate(raw.split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from exc
-            except RecursionError as exc:
-                raise InputError(f"{path}, line {lineno}: JSON nested too deeply to read") from exc
-            if not isinstance(row, dict):
-                raise InputError(f"{path}, line {lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
+        rows = jsonl_records(raw, path)
     if not rows:
         raise InputError(f"{path}: file holds no records")
     return pd.DataFrame(rows)
+
+
+def jsonl_records(raw: str, path: Path, first_line: int = 1) -> list[dict]:
+    """The JSON objects of JSON Lines text ``raw`` (``first_line``: the line number of its first line in ``path``)."""
+    rows: list[dict] = []
+    # records end at "\n" only: U+2028, U+2029 and U+0085 are valid inside JSON strings
+    for lineno, line in enumerate(raw.split("\n"), start=first_line):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise InputError(f"{path}, line {lineno}: JSON nested too deeply to read") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{path}, line {lineno}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
 
 
 def _doc_from_text_file(path: Path) -> dict:
@@ -235,7 +242,9 @@ def _docs_from_frame(
     text_column: str,
     id_column: str | None,
     title_column: str | None,
+    first_row: int = 0,
 ) -> list[dict]:
+    """Documents of a table's rows (``first_row``: the number of its first row in the file, for ids and messages)."""
     if text_column not in frame.columns:
         raise InputError(
             f"{where}: no text column {text_column!r}; columns are {list(map(str, frame.columns))} "
@@ -249,7 +258,7 @@ def _docs_from_frame(
     meta_cols = [c for c in frame.columns if c not in {text_column, id_col, title_col}]
     docs = []
     empty: list[int] = []
-    for row_number, row in enumerate(frame.itertuples(index=False)):
+    for row_number, row in enumerate(frame.itertuples(index=False), start=first_row):
         record = dict(zip(frame.columns, row))
         text = record[text_column]
         if text is None or (isinstance(text, float) and pd.isna(text)):

@@ -111,7 +111,8 @@ def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # no
     if ray is not None:
         from embed.distributed import build_distributed
 
-        idx = build_distributed(*map(str, inputs), address=ray, embedder=model, kind=kind, cache=cache, show_progress=True, **read)
+        idx = build_distributed(*map(str, inputs), address=ray, embedder=model, kind=kind, cache=cache, show_progress=True,
+                                spill_dir=out.resolve().parent, **read)  # vectors wait on the disk the index goes to
         stats = idx.stats
     elif existing:
         idx = ParagraphIndex.load(out, embedder=model)

@@ -116,8 +116,10 @@ def test_seeds_build_equals_single_machine_build(cluster, seed_index, tmp_path):
     from cluster import TopicModel
     from embed.distributed import build_distributed
 
-    index = build_distributed(SEEDS, address=cluster, cache=tmp_path / "emb.sqlite")
+    index = build_distributed(SEEDS, address=cluster, cache=tmp_path / "emb.sqlite", spill_dir=tmp_path / "spill")
     assert index.distributed_report.workers == 2
+    assert isinstance(index.vectors.base, np.memmap)  # assembled on disk (embed.spill), not in the driver's RAM
+    assert list((tmp_path / "spill").iterdir()) == []
     assert index.stats.embedded == seed_index.paragraphs["duplicate_of"].isna().sum()
     _same_index(seed_index, index)
     index.save(tmp_path / "idx")
@@ -171,6 +173,25 @@ def test_sampled_topics_assign_with_the_transform_rule(cluster, seed_index):
     assert len(rest) and (result.labels[rest] == model.transform(seed_index.vectors[rest])).all()
     assert (result.labels[result.sample_rows] == model.labels_).all()
     assert set(result.keywords) == set(range(model.n_topics_))
+
+
+def test_one_large_file_is_read_in_pieces_as_one_file(cluster, tmp_path, monkeypatch):
+    """A JSON Lines archive above the piece size is read by several tasks and gives read_corpus's table."""
+    import embed.pieces
+    from embed.distributed import read_distributed
+
+    articles = []
+    for i, path in enumerate(sorted(SEEDS.glob("*.txt")) * 3):
+        title, _, body = path.read_text(encoding="utf-8").partition("\n")
+        articles.append({"title": title, "text": body, "copy": i // 5})  # no id column: ids from row numbers
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles) + "\n", encoding="utf-8")
+    monkeypatch.setattr(embed.pieces, "PIECE_BYTES", 12_000)  # pieces are planned on the driver
+    assert len(embed.pieces.plan_pieces([str(archive)])) >= 3
+    table = read_distributed(archive, address=cluster)
+    expected = read_corpus(archive)
+    pd.testing.assert_frame_equal(_plain(expected), _plain(table))
+    assert table["duplicate_of"].notna().sum() > 0  # the copies are duplicates across pieces
 
 
 def _worker_pids() -> list[int]:

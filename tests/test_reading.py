@@ -103,3 +103,50 @@ def test_missing_path_and_wrong_types(tmp_path):
         read_corpus(pd.DataFrame({"text": ["fine", 12]}))
     with pytest.raises(InputError, match="no column 'nope'"):
         read_corpus(pd.DataFrame({"text": ["fine"]}), id_column="nope")
+
+
+def _seed_records(copies: int) -> list[dict]:
+    """The seed articles as table rows, ``copies`` times (no id column: ids come from row numbers)."""
+    rows = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        title, _, body = path.read_text(encoding="utf-8").partition("\n")
+        rows.append({"title": title, "text": body, "outlet": path.stem[:3]})
+    return [dict(row, copy=i) for i in range(copies) for row in rows]
+
+
+def test_large_files_read_in_pieces_give_the_whole_file_documents(tmp_path):
+    from embed.pieces import plan_pieces, read_piece
+    from embed.reading import _read_file
+
+    rows = _seed_records(4)
+    jsonl = tmp_path / "archive.jsonl"
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines[5:5] = ["", "   "]  # blank lines count as lines, not as records
+    jsonl.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
+    parquet = tmp_path / "archive.parquet"
+    pd.DataFrame(rows).to_parquet(parquet, row_group_size=3)
+    for path, size in ((jsonl, 20_000), (parquet, 1)):
+        pieces = plan_pieces([str(path)], piece_bytes=size)
+        assert len(pieces) >= 3
+        whole = _read_file(path, "text", None, None)
+        parts = [doc for piece in pieces for doc in read_piece(piece)]
+        assert [d["doc_id"] for d in parts] == [d["doc_id"] for d in whole] == [f"archive#{i}" for i in range(len(rows))]
+        assert parts == whole
+    small = plan_pieces([str(jsonl)])  # under the default size: one whole-file read
+    assert len(small) == 1 and small[0].start is None
+
+
+def test_a_broken_line_in_a_later_piece_is_named_by_its_line_in_the_file(tmp_path):
+    from embed.pieces import plan_pieces, read_piece
+
+    lines = [json.dumps(r, ensure_ascii=False) for r in _seed_records(4)]
+    lines[17] = lines[17][:-5]
+    path = tmp_path / "broken.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken.jsonl, line 18: not valid JSON"):
+        read_corpus(path)
+    pieces = plan_pieces([str(path)], piece_bytes=8_000)
+    assert pieces[0].end <= sum(len(line.encode()) + 1 for line in lines[:17])  # the broken line is in a later piece
+    with pytest.raises(InputError, match=r"broken.jsonl, line 18: not valid JSON"):
+        for piece in pieces:
+            read_piece(piece)
