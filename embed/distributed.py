@@ -112,9 +112,23 @@ def ray_session(
     one joined is left running.
     """
     ray = _ray()
-    if ray.is_initialized():
+    connected = ray.is_initialized()
+    if not connected:
+        _connect(ray, address, num_cpus, object_store_memory)
+    try:
         yield ray
-        return
+    except Exception as exc:
+        cause = _paratopic_cause(exc)
+        if cause is None:
+            raise
+        # bad input in a task: the same clear error as on one machine, without Ray's wrapping and retry advice
+        raise type(cause)(str(cause).split("\nFailed to apply UDF", 1)[0]) from None
+    finally:
+        if not connected:
+            ray.shutdown()
+
+
+def _connect(ray: Any, address: str | None, num_cpus: int | None, object_store_memory: int) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     local = {"num_cpus": num_cpus, "include_dashboard": False, "_node_ip_address": "127.0.0.1",
              "object_store_memory": object_store_memory, "log_to_driver": False}
@@ -132,10 +146,20 @@ def ray_session(
             ray.init(address=address, log_to_driver=False)
         except (ConnectionError, ValueError) as exc:
             raise InputError(f"cannot reach a Ray cluster at {address!r} ({exc}); start one with `ray start --head`") from exc
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+
+
+def _paratopic_cause(exc: BaseException) -> Exception | None:
+    """The paratopic error (a bad input file, a model that cannot load) a Ray task failed with, if any."""
+    from embed.errors import ParatopicError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ParatopicError) and not type(current).__module__.startswith("ray."):
+            return current
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    return None
 
 
 def input_files(sources: Sequence[str | Path]) -> list[str]:
@@ -338,7 +362,8 @@ def _quiet(ray: Any) -> None:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    context.raise_original_map_exception = True  # a bad input file fails with paratopic's own error (ray_session)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a failure is raised to the caller, whole
 
 
 def _facts(ray: Any, files_ds: Any, read: dict[str, Any], report: DistributedReport) -> tuple[set[str], dict[str, str]]:

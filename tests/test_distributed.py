@@ -194,6 +194,22 @@ def test_one_large_file_is_read_in_pieces_as_one_file(cluster, tmp_path, monkeyp
     assert table["duplicate_of"].notna().sum() > 0  # the copies are duplicates across pieces
 
 
+def test_a_bad_file_fails_with_the_same_clear_error_as_on_one_machine(cluster, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from paratopic.cli import app
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"text": "Một đoạn văn đủ dài để đọc."}\n{"text": broken\n', encoding="utf-8")
+    monkeypatch.setenv("RAY_ADDRESS", cluster)
+    result = CliRunner().invoke(app, ["index", str(folder), "--out", str(tmp_path / "idx"), "--ray", "auto"])
+    assert result.exit_code != 0
+    assert "a.jsonl, line 2: not valid JSON" in result.output
+    assert "Traceback" not in result.output and "UDF" not in result.output
+    assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
 def _worker_pids() -> list[int]:
     """Pids of the embedding actors (their process title names the UDF)."""
     pids = []
