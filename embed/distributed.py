@@ -61,7 +61,7 @@ import pandas as pd
 from embed.errors import InputError, MissingDependencyError
 from embed.reading import PARAGRAPH_COLUMNS, TABLE_SUFFIXES, TEXT_SUFFIXES
 
-__all__ = ["build_distributed", "read_distributed", "ray_session", "input_files", "DistributedReport"]
+__all__ = ["build_distributed", "embed_distributed", "read_distributed", "ray_session", "input_files", "DistributedReport"]
 
 logger = logging.getLogger(__name__)
 
@@ -399,13 +399,26 @@ def _facts(ray: Any, files_ds: Any, read: dict[str, Any], report: DistributedRep
     return repeated, dict(zip(first["text_hash"], first["id"]))
 
 
-def _flagged_dataset(ray: Any, sources: Sequence[str | Path], read: dict[str, Any], report: DistributedReport) -> Any:
+def _pieces_dataset(ray: Any, sources: Sequence[str | Path], report: DistributedReport) -> Any:
+    """One row per read task: the input files, large ones cut in pieces (``embed.pieces``)."""
     from embed.pieces import as_item, plan_pieces
 
     files = input_files(sources)
     pieces = plan_pieces(files)
     report.files, report.pieces = len(files), len(pieces)
-    files_ds = ray.data.from_items([{"_file": i, **as_item(p)} for i, p in enumerate(pieces)], override_num_blocks=len(pieces))
+    return ray.data.from_items([{"_file": i, **as_item(p)} for i, p in enumerate(pieces)], override_num_blocks=len(pieces))
+
+
+def _text_rows(batch: pd.DataFrame, read: dict[str, Any]) -> pd.DataFrame:
+    """Map step of :func:`embed_distributed`: the distinct paragraph texts of each piece, with their hashes."""
+    from embed.reading import paragraph_rows
+
+    rows = [(r["text_hash"], r["text"]) for item in _items(batch) for r in paragraph_rows(_docs(item, read))]
+    return pd.DataFrame(rows, columns=["text_hash", "text"]).drop_duplicates("text_hash")
+
+
+def _flagged_dataset(ray: Any, sources: Sequence[str | Path], read: dict[str, Any], report: DistributedReport) -> Any:
+    files_ds = _pieces_dataset(ray, sources, report)
     facts = [ray.put(_facts(ray, files_ds, read, report))]
     start = time.perf_counter()
     flagged = files_ds.map_batches(
@@ -459,6 +472,94 @@ def read_distributed(
     return table
 
 
+def _embedded_batches(
+    ray: Any, texts: pd.DataFrame, description: dict[str, Any], cache_path: str | None, report: DistributedReport,
+    threads: int, batch_size: int, show_progress: bool,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Step 4: ``texts`` (``text_hash``, ``text``, ``_pos``) embedded by a pool of
+    ``report.workers`` actors; yields batches of ``_pos``, ``vector`` and ``embedded``
+    as they come back, in any order, and records per-worker counts and memory."""
+    from tqdm.auto import tqdm
+
+    if texts.empty:
+        return
+    n_blocks = max(1, min(-(-len(texts) // batch_size), 32 * report.workers))
+    step = -(-len(texts) // n_blocks)
+    todo = ray.data.from_pandas([texts.iloc[i : i + step].reset_index(drop=True) for i in range(0, len(texts), step)])
+    embedded = todo.map_batches(
+        _EmbedWorker,
+        fn_constructor_kwargs={"description": description, "cache_path": cache_path, "threads": threads},
+        batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=report.workers),
+        num_cpus=threads,  # a killed actor is restarted and its batch retried: Ray Data's default for actors
+    )
+    with tqdm(total=len(texts), desc="embedding (ray)", unit="para", disable=not show_progress) as bar:
+        for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
+            for pid, peak, done in zip(batch["pid"], batch["peak_mb"], batch["embedded"]):
+                report.peak_rss_mb[int(pid)] = max(report.peak_rss_mb.get(int(pid), 0.0), float(peak))
+                report.embedded_by[int(pid)] = report.embedded_by.get(int(pid), 0) + int(done)
+            yield batch
+            bar.update(len(batch["_pos"]))
+
+
+def _check_pool(threads_per_worker: int, batch_size: int, workers: int | None) -> None:
+    if threads_per_worker < 1 or batch_size < 1 or (workers is not None and workers < 1):
+        raise ValueError(f"workers ({workers}), threads_per_worker ({threads_per_worker}) and batch_size ({batch_size}) must be at least 1")
+
+
+def embed_distributed(
+    *sources: str | Path,
+    address: str | None = "auto",
+    embedder: Any = None,
+    cache: Any = True,
+    workers: int | None = None,
+    threads_per_worker: int = 1,
+    batch_size: int = 64,
+    show_progress: bool = False,
+    text_column: str = "text",
+    id_column: str | None = None,
+    title_column: str | None = None,
+) -> DistributedReport:
+    """Embed on a Ray cluster every distinct paragraph of ``sources`` that this
+    machine's embedding cache lacks, and store the vectors in that cache.
+
+    This is how an existing index grows on a cluster (``paratopic index INPUT
+    --out DIR --ray auto`` over a saved index): the cluster does the
+    embedding, then ``ParagraphIndex.add`` reads and flags the new articles
+    against the whole index here, as always, and finds every vector in the
+    cache. Arguments as for :func:`build_distributed`; ``cache`` must not be
+    False. Returns what the cluster did (``embedded_by`` counts texts per worker).
+    """
+    from embed.embedders import Embedder, load_embedder
+    from embed.index import _open_cache
+
+    _check_pool(threads_per_worker, batch_size, workers)
+    if cache is False:
+        raise InputError("adding on a Ray cluster passes the vectors through the embedding cache; do not turn the cache off")
+    model = embedder if isinstance(embedder, Embedder) else load_embedder(embedder)
+    opened = _open_cache(cache)
+    read = {"text_column": text_column, "id_column": id_column, "title_column": title_column}
+    report = DistributedReport()
+    with ray_session(address) as ray:
+        _quiet(ray)
+        texts = _pieces_dataset(ray, sources, report).map_batches(_text_rows, fn_kwargs={"read": read}, batch_format="pandas", batch_size=1)
+        report.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads_per_worker)
+        start = time.perf_counter()
+        table = pd.concat(list(texts.iter_batches(batch_format="pandas", batch_size=None)), ignore_index=True)
+        table = table.drop_duplicates("text_hash", ignore_index=True) if len(table) else pd.DataFrame(columns=["text_hash", "text"])
+        known: set[str] = set()
+        for i in range(0, len(table), 50_000):
+            known.update(opened.get_many(model.model_id, table["text_hash"].iloc[i : i + 50_000].tolist()))
+        todo = table[~table["text_hash"].isin(known)].reset_index(drop=True)
+        todo = todo.assign(_pos=np.arange(len(todo)))
+        logger.info("%d distinct paragraphs, %d already in the embedding cache", len(table), len(known))
+        hashes = todo["text_hash"].to_numpy()
+        # actors use no cache of their own: on a cluster of several machines theirs would not be this one
+        for batch in _embedded_batches(ray, todo, model.describe(), None, report, threads_per_worker, batch_size, show_progress):
+            opened.put_many(model.model_id, hashes[batch["_pos"]].tolist(), np.asarray(batch["vector"], dtype=np.float32))
+        report.seconds["embed"] = round(time.perf_counter() - start, 2)
+    return report
+
+
 def build_distributed(
     *sources: str | Path,
     address: str | None = "auto",
@@ -504,15 +605,12 @@ def build_distributed(
         The index, with ``stats`` (:class:`embed.index.BuildStats`) and
         ``distributed_report`` (:class:`DistributedReport`). Save it with ``.save(DIR)``.
     """
-    from tqdm.auto import tqdm
-
     from embed.embedders import Embedder, load_embedder
     from embed.index import BuildStats, ParagraphIndex, _open_cache, _resolve_kind
     from embed.spill import VectorSpill
 
     _resolve_kind(kind, 0)
-    if threads_per_worker < 1 or batch_size < 1 or (workers is not None and workers < 1):
-        raise ValueError(f"workers ({workers}), threads_per_worker ({threads_per_worker}) and batch_size ({batch_size}) must be at least 1")
+    _check_pool(threads_per_worker, batch_size, workers)
     model = embedder if isinstance(embedder, Embedder) else load_embedder(embedder)
     description = model.describe()
     opened = _open_cache(cache)
@@ -531,25 +629,11 @@ def build_distributed(
             raise InputError(f"no paragraphs found in {', '.join(map(str, sources))}")
         is_unique = table["duplicate_of"].isna().to_numpy()
         unique = table.loc[is_unique, ["text_hash", "text"]].assign(_pos=np.flatnonzero(is_unique))
-        n_blocks = max(1, min(-(-len(unique) // batch_size), 32 * report.workers))
-        step = -(-len(unique) // n_blocks)
-        todo = ray.data.from_pandas([unique.iloc[i : i + step].reset_index(drop=True) for i in range(0, len(unique), step)])
-        embedded = todo.map_batches(
-            _EmbedWorker,
-            fn_constructor_kwargs={"description": description, "cache_path": cache_path, "threads": threads_per_worker},
-            batch_size=batch_size, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=report.workers),
-            num_cpus=threads_per_worker,  # a killed actor is restarted and its batch retried: Ray Data's default for actors
-        )
         spill = VectorSpill(len(table), model.dim, spill_dir)
         n_embedded = 0
-        with tqdm(total=len(unique), desc="embedding (ray)", unit="para", disable=not show_progress) as bar:
-            for batch in embedded.iter_batches(batch_format="numpy", batch_size=None):
-                spill.write(batch["_pos"], np.asarray(batch["vector"], dtype=np.float32))
-                n_embedded += int(batch["embedded"].sum())
-                for pid, peak, done in zip(batch["pid"], batch["peak_mb"], batch["embedded"]):
-                    report.peak_rss_mb[int(pid)] = max(report.peak_rss_mb.get(int(pid), 0.0), float(peak))
-                    report.embedded_by[int(pid)] = report.embedded_by.get(int(pid), 0) + int(done)
-                bar.update(len(batch["_pos"]))
+        for batch in _embedded_batches(ray, unique, description, cache_path, report, threads_per_worker, batch_size, show_progress):
+            spill.write(batch["_pos"], np.asarray(batch["vector"], dtype=np.float32))
+            n_embedded += int(batch["embedded"].sum())
         report.seconds["embed"] = round(time.perf_counter() - start, 2)
     if not spill.written[is_unique].all():  # pragma: no cover - Ray retries failed work; this would be a lost batch
         raise RuntimeError(f"{int((~spill.written[is_unique]).sum())} texts came back without a vector; run the build again")

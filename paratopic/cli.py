@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from embed import InputError, ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
+from embed import ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
 
 app = typer.Typer(
     help="Semantic similarity and topic discovery over news paragraphs.",
@@ -67,7 +67,7 @@ def index(
     title_column: Annotated[str | None, typer.Option(help="Title column of tables.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Replace an existing index instead of adding to it.")] = False,
     cache: Annotated[bool, typer.Option(help="Use the embedding cache ($PARATOPIC_CACHE_DIR).")] = True,
-    ray: Annotated[str | None, typer.Option("--ray", help="Build on a Ray cluster: 'auto' (the running one, else a local one) or its ADDRESS. Needs paratopic[ray].")] = None,
+    ray: Annotated[str | None, typer.Option("--ray", help="Embed on a Ray cluster (a new index, or what is added to one): 'auto' (the running one, else a local one) or its ADDRESS. Needs paratopic[ray].")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Read articles, embed their paragraphs and save a searchable index.
@@ -104,11 +104,9 @@ def index(
 
 
 def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # noqa: ANN001, ANN202 - the index command's work
-    """Build or extend the index in OUT (the caller holds its writer lock); with ``ray``, build on a Ray cluster."""
+    """Build or extend the index in OUT (the caller holds its writer lock); with ``ray``, embed on a Ray cluster."""
     existing = (out / "manifest.json").exists() and not rebuild
-    if existing and ray is not None:
-        raise InputError(f"{out}: already holds an index; --ray builds a new one: add --rebuild, or extend it without --ray")
-    if ray is not None:
+    if ray is not None and not existing:
         from embed.distributed import build_distributed
 
         idx = build_distributed(*map(str, inputs), address=ray, embedder=model, kind=kind, cache=cache, show_progress=True,
@@ -116,6 +114,10 @@ def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # no
         stats = idx.stats
     elif existing:
         idx = ParagraphIndex.load(out, embedder=model)
+        if ray is not None:  # the cluster embeds into this machine's cache; the add below reads, flags and finds them there
+            from embed.distributed import embed_distributed
+
+            embed_distributed(*map(str, inputs), address=ray, embedder=idx.embedder, cache=cache, show_progress=True, **read)
         stats = None
         for source in inputs:
             part = idx.add(source, cache=cache, show_progress=True, **read)

@@ -103,8 +103,9 @@ def _plain(table: pd.DataFrame) -> pd.DataFrame:
     return table.where(table.notna(), None)
 
 
-def _same_index(single: ParagraphIndex, distributed: ParagraphIndex) -> None:
-    pd.testing.assert_frame_equal(_plain(single.paragraphs), _plain(distributed.paragraphs))
+def _same_index(single: ParagraphIndex, distributed: ParagraphIndex, ignore: tuple[str, ...] = ()) -> None:
+    pd.testing.assert_frame_equal(_plain(single.paragraphs.drop(columns=list(ignore))),
+                                  _plain(distributed.paragraphs.drop(columns=list(ignore))))
     cosines = (single.vectors * distributed.vectors).sum(axis=1)
     assert cosines.min() >= 0.9999
     for a, b in zip(single.search(QUERIES, k=5, duplicates="show").to_frame().groupby("query", sort=False)["id"],
@@ -154,13 +155,48 @@ def test_cli_index_with_ray(cluster, tmp_path, monkeypatch):
     assert json.loads((out / "manifest.json").read_text())["counts"]["paragraphs"] == 128
     result = CliRunner().invoke(app, ["search", str(out), QUERIES[0], "-k", "3"])
     assert result.exit_code == 0, result.output
-    again = CliRunner().invoke(app, ["index", str(SEEDS), "--out", str(out), "--ray", "auto"])
-    assert again.exit_code == 1 and "--rebuild" in again.output
+    again = CliRunner().invoke(app, ["index", str(SEEDS), "--out", str(out), "--ray", "auto"])  # adds: all known
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "manifest.json").read_text())["counts"]["paragraphs"] == 128
     # topics on a sample, the rest assigned on the cluster; the saved model opens like any other
     result = CliRunner().invoke(app, ["topics", str(out), "--sample", "30", "--ray", "auto"])
     assert result.exit_code == 0, result.output
     report = CliRunner().invoke(app, ["report", str(out), "--out", str(tmp_path / "r.md")])
     assert report.exit_code == 0 and "## Topics" in (tmp_path / "r.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_adding_on_the_cluster_gives_the_single_machine_index(cluster, seed_index, tmp_path, monkeypatch):
+    """The cluster embeds what is new; the add here finds every vector in the cache and flags as always."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from embed.distributed import embed_distributed
+    from paratopic.cli import app
+
+    files = sorted(SEEDS.glob("*.txt"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, part in ((first, files[:3]), (second, files[3:])):
+        folder.mkdir()
+        for f in part:
+            shutil.copy(f, folder / f.name)
+    cache = tmp_path / "emb.sqlite"
+    index = ParagraphIndex.build(read_corpus(first), cache=cache)
+    report = embed_distributed(second, address=cluster, cache=cache, batch_size=8)
+    new_texts = set(read_corpus(second)["text_hash"]) - set(index.paragraphs["text_hash"])  # shared lines are cached
+    assert sum(report.embedded_by.values()) == len(new_texts)
+    stats = index.add(second, cache=cache)
+    assert stats.embedded == 0 and stats.from_cache > 0
+    _same_index(seed_index, index, ignore=("source_file",))  # the files were copied to two folders
+    # the command: a saved index grows with --ray
+    monkeypatch.setenv("RAY_ADDRESS", cluster)
+    monkeypatch.setenv("PARATOPIC_CACHE_DIR", str(tmp_path / "cli-cache"))
+    out = tmp_path / "idx"
+    assert CliRunner().invoke(app, ["index", str(first), "--out", str(out)]).exit_code == 0
+    result = CliRunner().invoke(app, ["index", str(second), "--out", str(out), "--ray", "auto"])
+    assert result.exit_code == 0, result.output
+    _same_index(seed_index, ParagraphIndex.load(out), ignore=("source_file",))
 
 
 def test_sampled_topics_assign_with_the_transform_rule(cluster, seed_index):
