@@ -12,7 +12,9 @@ updates some sections keeps the others). Sections:
    driver's peak memory is its own; peak memory per worker.
 2. Assembly: the driver collecting N vectors that come back in shuffled
    batches, as the previous code did (dict by hash, then np.stack) and as
-   embed.spill.VectorSpill does now: time and peak memory.
+   embed.spill.VectorSpill does now: time and peak memory. Table: the
+   driver's peak memory while it gathers the paragraph table of 1M
+   paragraphs (the 100k above, 10 times under new ids) on Ray.
 3. FAISS: flat vs ivfsq (embed/ann.py) on real e5 vectors replicated with
    noise: build time, bytes per vector, recall@10 against exact search.
 4. Topics: fit_sampled (cluster/sampled.py) on replicated vectors: sample
@@ -144,6 +146,32 @@ def assembly_rows(sizes: list[int]) -> list[dict]:
     return rows
 
 
+def table_child(folder: str) -> None:
+    """Run in a child process: read_distributed of ``folder`` on a local 2-CPU cluster; prints one JSON line
+    with the driver's peak memory (the paragraph table is the one thing the driver gathers)."""
+    from embed.distributed import read_distributed
+
+    start = time.perf_counter()
+    table = read_distributed(folder, address="local")
+    print(json.dumps({"paragraphs": len(table), "seconds": round(time.perf_counter() - start, 1),
+                      "table MB": round(table.memory_usage(deep=True).sum() / 2**20), "driver peak MB": round(_peak_mb())}))
+
+
+def table_rows(copies: int, work: Path) -> list[dict]:
+    """The 100k throughput paragraphs, ``copies`` times under new document ids, read on Ray."""
+    source, folder = work / "paras", work / "copies"
+    _paragraph_files(100_000, source)
+    folder.mkdir()
+    for path in sorted(source.glob("*.jsonl")):
+        frame = pd.read_json(path, lines=True)
+        pd.concat([frame.assign(id=f"c{c}-" + frame["id"].astype(str)) for c in range(copies)]).to_json(
+            folder / path.name, orient="records", lines=True, force_ascii=False)
+    proc = subprocess.run([sys.executable, __file__, "--table-child", str(folder)], capture_output=True, text=True, timeout=3600)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    row = json.loads(lines[-1]) if lines else {"paragraphs": copies * 100_000, "error": proc.stderr[-500:]}
+    return [{"code": "now (bench_scale.py --only table)", **row}]
+
+
 def _replicated(n: int, seed: int = 0) -> np.ndarray:
     """``n`` unit vectors: real e5 vectors of the user's embedding cache, each copy with N(0, 0.02) noise."""
     import sqlite3
@@ -258,11 +286,11 @@ RESULTS = OUT.with_suffix(".json")
 
 def _merge(section: str, old: list[dict], new: list[dict]) -> list[dict]:
     """Rows of a section after a run: new rows replace old rows with the same key (throughput: build and size)."""
-    if section != "throughput":
+    if section not in ("throughput", "table"):
         return new
-    key = lambda row: (row.get("build"), row.get("paragraphs"))  # noqa: E731
+    key = lambda row: (row.get("build", row.get("code")), row.get("paragraphs"))  # noqa: E731
     fresh = {key(row) for row in new}
-    return sorted([row for row in old if key(row) not in fresh] + new, key=lambda r: (r["paragraphs"], r["build"]))
+    return sorted([row for row in old if key(row) not in fresh] + new, key=lambda r: (r["paragraphs"], str(key(r)[0])))
 
 
 def main() -> None:
@@ -272,17 +300,22 @@ def main() -> None:
     parser.add_argument("--vectors", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--sample", type=int, default=20_000)
     parser.add_argument("--vntc-per-label", type=int, default=300)
-    parser.add_argument("--only", nargs="*", default=["throughput", "assembly", "faiss", "topics", "vntc"],
-                        choices=["throughput", "assembly", "faiss", "topics", "vntc"])
+    parser.add_argument("--only", nargs="*", default=["throughput", "assembly", "table", "faiss", "topics", "vntc"],
+                        choices=["throughput", "assembly", "table", "faiss", "topics", "vntc"])
     parser.add_argument("--topics-child", nargs=3, type=int)
     parser.add_argument("--build-child", nargs=2)
     parser.add_argument("--assembly-child", nargs=2)
+    parser.add_argument("--table-child")
+    parser.add_argument("--table-copies", type=int, default=10)
     args = parser.parse_args()
     if args.topics_child:
         topics_child(args.topics_child[0], args.topics_child[1], bool(args.topics_child[2]))
         return
     if args.assembly_child:
         assembly_child(int(args.assembly_child[0]), args.assembly_child[1])
+        return
+    if args.table_child:
+        table_child(args.table_child)
         return
     if args.build_child:
         build_child(args.build_child[0], Path(args.build_child[1]))
@@ -296,6 +329,9 @@ def main() -> None:
             new["throughput"] = throughput(args.paragraphs, args.builds, Path(work))
     if "assembly" in args.only:
         new["assembly"] = assembly_rows(args.vectors)
+    if "table" in args.only:
+        with tempfile.TemporaryDirectory() as work:
+            new["table"] = table_rows(args.table_copies, Path(work))
     if "faiss" in args.only:
         new["faiss"] = [row for n in args.vectors for row in faiss_rows(n)]
     if "topics" in args.only:
@@ -310,9 +346,9 @@ def main() -> None:
             f"sections last updated {time.strftime('%Y-%m-%d')}. Raw numbers; reading is in the README's scale section. "
             "Throughput rows are cold builds (embedding cache off) of VNTC articles cut into 2-sentence paragraphs, "
             "one child process per build.\n"]
-    for name in ("throughput", "assembly", "faiss", "topics", "vntc"):
+    for name in ("throughput", "assembly", "table", "faiss", "topics", "vntc"):
         if sections.get(name):
-            text.append(f"\n## {name}\n\n" + pd.DataFrame(sections[name]).to_markdown(index=False) + "\n")
+            text.append(f"\n## {name}\n\n" + pd.DataFrame(sections[name]).to_markdown(index=False, disable_numparse=True) + "\n")
     OUT.write_text("".join(text), encoding="utf-8")
     print("".join(text))
 
