@@ -37,6 +37,11 @@ of 64 MB or more are cut into pieces that read in parallel, ``embed.pieces``):
    one (manifest, checksums); its vectors file is memory-mapped when large
    (``embed.storage``), so opening an index of millions needs little RAM.
 
+A saved index grows on a cluster through :func:`embed_distributed`: the
+cluster embeds what this machine's embedding cache lacks and the vectors
+come back into that cache; ``ParagraphIndex.add`` then reads and flags the
+new articles against the whole index, as always, and embeds nothing.
+
 Ray is imported only inside these functions.
 """
 
