@@ -27,69 +27,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from evaldata import EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the judged sample lives with the tests
 
-EVAL = ROOT.parent / "shared" / "eval"
-DATA = ROOT / "tests" / "data"
-JUDGED = DATA / "flag_judgements.jsonl"
-SEED_JUDGED = DATA / "seed_flag_judgements.jsonl"
+from flag_sample import DATASETS, JUDGED, MAX_CHARS, SEED_JUDGED, load_jsonl, read_dataset, rescore  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "results" / "flags.md"
 PER_STRATUM = 80
-MAX_CHARS = 400
-
-
-def vntc_articles() -> pd.DataFrame:
-    """VNTC as shipped: one row per article, id ``vntc#<row>``."""
-    rows = [json.loads(x) for x in (EVAL / "vntc" / "vntc_test_1000perclass.jsonl").read_text().splitlines()]
-    return pd.DataFrame({"id": [f"vntc#{i}" for i in range(len(rows))], "title": [r["lead"] for r in rows],
-                         "text": [r["text"] for r in rows]})
-
-
-def _sentence_runs(text: str) -> Iterator[str]:
-    current = ""
-    for sentence in re.split(r"(?<=[.!?])\s+", text):
-        current = f"{current} {sentence}".strip()
-        if len(current) >= 240:
-            yield current
-            current = ""
-    if current:
-        yield current
-
-
-def vntc_chunks() -> pd.DataFrame:
-    """VNTC articles as runs of whole sentences of >= 240 characters, blank-line separated."""
-    articles = vntc_articles()
-    return articles.assign(text=["\n\n".join(_sentence_runs(t)) for t in articles["text"]])
-
-
-def vims_articles() -> pd.DataFrame:
-    """ViMs as shipped (paragraphs at blank lines)."""
-    rows = [json.loads(x) for x in (EVAL / "vims" / "vims_articles.jsonl").read_text().splitlines()]
-    return pd.DataFrame({"id": [r["id"] for r in rows], "title": [r["title"] for r in rows],
-                         "text": [r["text"] for r in rows]})
-
-
-DATASETS = {"vntc": vntc_articles, "vntc-chunks": vntc_chunks, "vims": vims_articles}
-
-
-def read_dataset(name: str) -> pd.DataFrame:
-    """The paragraph table of one dataset, flagged by the current rules."""
-    from embed import read_corpus
-
-    return read_corpus(DATASETS[name]())
-
-
-def load_jsonl(path: Path) -> pd.DataFrame:
-    return pd.DataFrame([json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()])
 
 
 def draw(seed: int = 0) -> pd.DataFrame:
@@ -97,7 +48,7 @@ def draw(seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     picked = []
     for name in DATASETS:
-        table = read_dataset(name)
+        table = read_dataset(name, EVAL)
         flagged = table[table["boilerplate"]]
         for reason, group in flagged.groupby("boilerplate_reason", sort=True):
             take = group if len(group) <= PER_STRATUM else group.iloc[
@@ -108,21 +59,6 @@ def draw(seed: int = 0) -> pd.DataFrame:
                                "n_words": len(row.text.split()), "rule": reason,
                                "is_boilerplate": None, "note": ""})
     return pd.DataFrame(picked)
-
-
-def rescore(judged: pd.DataFrame) -> pd.DataFrame:
-    """The judged sample with ``reason_now``: what the current rules say of
-    each paragraph, read in its whole dataset (some rules need the other
-    paragraphs of its document or of the corpus)."""
-    out = []
-    for name, rows in judged.groupby("dataset", sort=False):
-        table = read_dataset(name).set_index(["doc_id", "position"])
-        keys = list(zip(rows["doc_id"], rows["position"]))
-        now = table.loc[keys]
-        if [t[:MAX_CHARS] for t in now["text"]] != rows["text"].tolist():
-            raise SystemExit(f"{name}: the data no longer matches the judged sample")
-        out.append(rows.assign(reason_now=now["boilerplate_reason"].tolist()))
-    return pd.concat(out).loc[judged.index]
 
 
 def _precision(true: int, total: int) -> str:
@@ -175,7 +111,7 @@ def population(judged: pd.DataFrame) -> list[dict]:
     rows = []
     keys = set(zip(judged["dataset"], judged["doc_id"], judged["position"]))
     for name in DATASETS:
-        flagged = read_dataset(name).query("boilerplate")
+        flagged = read_dataset(name, EVAL).query("boilerplate")
         in_sample = [(name, d, p) in keys for d, p in zip(flagged["doc_id"], flagged["position"])]
         counts = flagged.assign(in_sample=in_sample).groupby("boilerplate_reason")["in_sample"].agg(["size", "sum"])
         rows.extend({"dataset": name, "reason": r, "flagged now": int(c["size"]), "of which judged": int(c["sum"])}
@@ -201,7 +137,7 @@ def main() -> None:
         print(f"{len(sample)} paragraphs to judge written to {args.draw}")
         return
     judged = load_jsonl(JUDGED)
-    scored = rescore(judged)
+    scored = rescore(judged, EVAL)
     seeds, truth = seed_recall()
     missed = truth[truth["is_boilerplate"] & truth["reason_now"].isna()]
     wrong = scored[scored["reason_now"].notna() & ~scored["is_boilerplate"]]

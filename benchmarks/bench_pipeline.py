@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from evaldata import EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval"
 OUT = ROOT / "benchmarks" / "results" / "pipeline.md"
 BEFORE = "732adc3"  # main before the fast engine
 

@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from evaldata import VNTC
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-VNTC = REPO.parent / "shared" / "eval" / "vntc" / "vntc_test_1000perclass.jsonl"
 OUT = REPO / "benchmarks" / "results" / "scale.md"
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 

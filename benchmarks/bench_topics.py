@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from evaldata import EVAL
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -32,7 +33,6 @@ from cluster.keywords import KeywordModel
 from embed import ParagraphIndex
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval"
 OUT = ROOT / "benchmarks" / "results" / "topics.md"
 
 

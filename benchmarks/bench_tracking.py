@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from vims import VIMS
+from evaldata import VIMS, missing
 
 from cluster import StoryModel, TopicModel
 from cluster.tracking import match_refit, update_saved
@@ -202,7 +202,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if not VIMS.is_file():
-        raise SystemExit(f"{VIMS} not found: this benchmark needs ../shared/eval/vims beside the repository")
+        raise SystemExit(missing(VIMS))
     articles = pd.read_json(VIMS, lines=True, dtype={"date": str})
     articles["when"] = pd.to_datetime(articles["date"], errors="coerce")
     cut = cut_day(articles["when"], args.share)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-VIMS = ROOT.parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
+from evaldata import VIMS, missing
 
 
 def prepare(quiet: tuple[str, ...] = ("cluster", "embed", "bertopic", "BERTopic")) -> None:
@@ -17,4 +15,4 @@ def prepare(quiet: tuple[str, ...] = ("cluster", "embed", "bertopic", "BERTopic"
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     if not VIMS.is_file():
-        raise SystemExit(f"{VIMS} not found: this benchmark needs ../shared/eval/vims beside the repository")
+        raise SystemExit(missing(VIMS))

@@ -2,8 +2,8 @@
 
 Run:  .venv/bin/python scripts/build_reference_vocab.py [--corpus PATH]
 
-Reads the VNTC sample at ../shared/eval/vntc/vntc_test_1000perclass.jsonl
-(10,000 news articles, 1,000 in each of 10 sections; see that folder's
+Reads the VNTC sample at $PARATOPIC_EVAL_DIR/vntc/vntc_test_1000perclass.jsonl
+(default ../shared/eval; 10,000 news articles, 1,000 in each of 10 sections; see that folder's
 README for provenance and licence), segments every article with the
 tokenizer the topic model uses (pyvi through cluster.tokens), and writes:
 
@@ -38,13 +38,15 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from evaldata import VNTC  # noqa: E402
 
 from cluster.reference import COMPOUNDS_FILE, DF_FILE  # noqa: E402
 from cluster.stopwords import vietnamese_stopwords  # noqa: E402
 from cluster.tokens import join_compounds, runs, segment_many  # noqa: E402
 
-DEFAULT_CORPUS = ROOT.parent / "shared" / "eval" / "vntc" / "vntc_test_1000perclass.jsonl"
+DEFAULT_CORPUS = VNTC  # in $PARATOPIC_EVAL_DIR, else <repo>/../shared/eval (benchmarks/evaldata.py)
 SOURCE = (
     "VNTC (Hoang et al., RIVF 2007; github.com/duyvuleo/VNTC, MIT); this copy from "
     "github.com/magizbox/underthesea.classification data/vntc/raw_data/Test_Full, "
@@ -116,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.corpus.is_file():
         sys.exit(
             f"error: reference corpus not found at {args.corpus}.\n"
-            "It is the VNTC sample of the shared evaluation data (../shared/eval/vntc/, see its README); "
-            "pass --corpus PATH to a jsonl file with one article per line and a 'text' field."
+            "It is the VNTC sample of the evaluation data ($PARATOPIC_EVAL_DIR/vntc/, default ../shared/eval/vntc/, "
+            "see its README); pass --corpus PATH to a jsonl file with one article per line and a 'text' field."
         )
     raw = args.corpus.read_bytes()
     texts = [json.loads(line)["text"] for line in raw.decode("utf-8").splitlines() if line.strip()]

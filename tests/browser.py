@@ -17,14 +17,16 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshots_or_skip(repo: Path) -> Path:
-    """The folder for screenshots (created); skips the calling test when Debian's chromium or playwright is missing."""
+def screenshots_or_skip(tmp_path: Path) -> Path:
+    """The folder for screenshots, ``tmp_path / "screenshots"`` (created; pytest keeps the last runs' temporary
+    folders, so they can be looked at after the run); skips the calling test when Debian's chromium or playwright
+    is missing."""
     import pytest
 
     if chromium_path() is None:
         pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it when run as root)")
     pytest.importorskip("playwright")
-    shots = repo / "out" / "screenshots"
+    shots = tmp_path / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     return shots
 

@@ -287,7 +287,7 @@ def test_killed_worker_still_gives_a_complete_correct_index(cluster, seed_index,
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not VNTC.exists(), reason="../shared/eval/vntc absent")
+@pytest.mark.skipif(not VNTC.exists(), reason=f"{VNTC} absent (set PARATOPIC_EVAL_DIR)")
 def test_vntc_2000_articles(cluster, tmp_path):
     """2,000 VNTC articles in 4 files: the same table (ids, flags) as read_corpus; and the index
     of their leads (short: embedding 2,000 whole articles twice takes ~30 min on 2 cores) equal to

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import REPO
+from conftest import REPO, SEEDS
 
 NOTEBOOK = REPO / "notebooks" / "explore.ipynb"
 
@@ -26,8 +26,13 @@ def test_exploration_notebook_runs_top_to_bottom(tmp_path):
     pytest.importorskip("ipykernel")
     from nbclient import NotebookClient
 
+    # The notebook finds its ROOT as the first folder above the working directory that has seeds/, and writes
+    # under ROOT / "out": run it, unchanged, in a temporary ROOT whose seeds/ is the repository's.
+    (tmp_path / "seeds").symlink_to(SEEDS, target_is_directory=True)
+    (tmp_path / "notebooks").mkdir()
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path / "notebooks")}}).execute()
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
     by_source = {c.source.splitlines()[0]: _text(c) for c in code}
@@ -39,4 +44,7 @@ def test_exploration_notebook_runs_top_to_bottom(tmp_path):
     assert "paratopic-topic" in by_source["topics.topic(largest)  # one topic: keyword bars and representative paragraphs"]
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) or "text/html" in o.get("data", {})
                for o in next(c for c in code if c.source == "paragraph_map(topics)").outputs)
-    assert (REPO / "out" / "notebook" / "report.html").stat().st_size > 100_000
+    assert str(tmp_path) in by_source["from pathlib import Path"]  # ROOT: the temporary folder
+    out = tmp_path / "out" / "notebook"
+    assert (out / "report.html").stat().st_size > 100_000  # written by this run: tmp_path starts empty
+    assert (out / "index").is_dir() and (out / "topics").is_dir()

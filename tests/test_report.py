@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from browser import open_report, screenshots_or_skip
-from conftest import REPO, SEEDS
+from conftest import SEEDS
 
 from cluster import TopicModel, write_report
 from embed import ParagraphIndex
@@ -33,6 +33,8 @@ def evil_topics(e5, tmp_path_factory):
 
 
 def test_html_report_is_self_contained_and_complete(seed_topics, tmp_path):
+    import re
+
     path = write_report(seed_topics, tmp_path / "report.html", title="Seeds")
     html = path.read_text(encoding="utf-8")
     assert "<script src" not in html and "<link" not in html and "@import" not in html
@@ -41,7 +43,10 @@ def test_html_report_is_self_contained_and_complete(seed_topics, tmp_path):
         assert f'id="topic-{row.topic}"' in html and f'href="#topic-{row.topic}"' in html
     assert "Facebook Comments" in html  # set-aside boilerplate is listed, not hidden
     assert "Hwasong-15" in html
-    assert str(len(seed_topics.index)) in html
+    text = re.sub(r"<script\b.*?</script>", "", html, flags=re.S)  # not plotly.js nor the figures' data
+    n, fitted = len(seed_topics.index), int(seed_topics.fitted_mask_.sum())
+    assert re.search(rf"<b>{n}</b>\s*paragraphs", text) and re.search(rf"<b>{fitted}</b>\s*modelled", text)
+    assert f"{fitted} of {n}" in text
 
 
 def test_markdown_and_json_carry_the_same_facts(seed_topics, tmp_path):
@@ -72,7 +77,7 @@ def test_article_markup_is_escaped(evil_topics, tmp_path):
 
 @pytest.mark.browser
 def test_report_draws_in_headless_chromium(seed_topics, evil_topics, tmp_path):
-    shots = screenshots_or_skip(REPO)
+    shots = screenshots_or_skip(tmp_path)
     path = write_report(seed_topics, tmp_path / "report.html", title="Seeds")
     check = open_report(path, shots / "seeds-report.png")
     assert check.errors == []

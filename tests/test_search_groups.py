@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import EVAL
 from typer.testing import CliRunner
 
 from embed import InputError, ParagraphIndex
 from embed.grouping import NEAR_DUPLICATE_THRESHOLD, STORY_THRESHOLD
 from paratopic.cli import app
 
-VIMS = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "vims" / "vims_articles.jsonl"
+VIMS = EVAL / "vims" / "vims_articles.jsonl"
 ICBM = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
 
 
@@ -25,7 +25,7 @@ def _vims_frame(n_events: int = 8, paragraphs: int = 4) -> pd.DataFrame:
     """The first ``paragraphs`` paragraphs of every article of ``n_events`` random ViMs events
     (the openings are where outlets repeat each other most)."""
     if not VIMS.exists():
-        pytest.skip("../shared/eval/vims absent")
+        pytest.skip(f"{VIMS} absent (set PARATOPIC_EVAL_DIR)")
     articles = pd.read_json(VIMS, lines=True)
     events = np.random.default_rng(0).choice(sorted(articles["event"].unique()), n_events, replace=False)
     sub = articles[articles["event"].isin(events)].copy()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import platformdirs
 import pytest
 from conftest import EVAL, HWASONG, SEEDS
 from sklearn.metrics import adjusted_rand_score
@@ -16,19 +15,20 @@ from typer.testing import CliRunner
 from cluster import IndexMismatchError, ModelFormatError
 from cluster.stories import STORY_INFO_COLUMNS, StoryModel
 from embed import InputError, ParagraphIndex
+from embed.cache import default_cache_path
 from embed.text import normalize_text
 from paratopic.cli import app
 
 VIMS = EVAL / "vims" / "vims_articles.jsonl"
 #: Article ARI of the 40-event draw below was 0.991 (0.98-0.99 on three other draws of 40).
 ARI_40_BOUND = 0.95
-needs_vims = pytest.mark.skipif(not VIMS.exists(), reason="../shared/eval/vims absent")
+needs_vims = pytest.mark.skipif(not VIMS.exists(), reason=f"{VIMS} absent (set PARATOPIC_EVAL_DIR)")
 
 
 def _vims_cache() -> Path:
-    """The user's embedding cache (the session's own is empty): ViMs vectors there make these tests fast;
-    elsewhere the first run embeds them once."""
-    return Path(platformdirs.user_cache_dir("paratopic")) / "embeddings.sqlite"
+    """The session's embedding cache (in a temporary folder, tests/conftest.py): the ViMs articles these tests
+    share are embedded once per run, never into the user's own cache."""
+    return default_cache_path()
 
 
 def _vims(n_events: int, seed: int) -> pd.DataFrame:
@@ -50,7 +50,7 @@ def seed_stories(seed_index: ParagraphIndex) -> StoryModel:
 @pytest.fixture(scope="module")
 def vims40() -> tuple[pd.DataFrame, ParagraphIndex, StoryModel]:
     if not VIMS.exists():
-        pytest.skip("../shared/eval/vims absent")
+        pytest.skip(f"{VIMS} absent (set PARATOPIC_EVAL_DIR)")
     articles = _vims(40, seed=11)
     index = ParagraphIndex.build(articles, cache=_vims_cache())
     return articles, index, StoryModel().fit(index)

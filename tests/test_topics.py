@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import EVAL
 
 from cluster import TOPIC_INFO_COLUMNS, IndexMismatchError, TopicModel
 from cluster.keywords import KeywordModel
@@ -17,7 +18,6 @@ from embed import ParagraphIndex, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 HWASONG = ["000_bafd0c5b1fa3f0f2:8", "000_bafd0c5b1fa3f0f2:9"]
 SUMMIT_DOC = "002_d3edf12b0699b25c"
 
@@ -314,7 +314,7 @@ def test_english_tokens_and_language_detection() -> None:
     assert model.keywords(1, n=2)[0][0] == "orbit"
 
 
-@pytest.mark.skipif(not (EVAL / "20newsgroups").exists(), reason="../shared/eval/20newsgroups absent")
+@pytest.mark.skipif(not (EVAL / "20newsgroups").exists(), reason=f"{EVAL}/20newsgroups absent")
 def test_english_keywords_on_newsgroups() -> None:
     frame = pd.read_json(EVAL / "20newsgroups" / "20ng_bydate_all_clean.jsonl", lines=True)
     groups = ["sci.space", "rec.sport.hockey"]

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import EVAL
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from cluster import TopicModel
 from embed import ParagraphIndex
 
-EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
 VNTC = EVAL / "vntc" / "vntc_test_1000perclass.jsonl"
 
-pytestmark = pytest.mark.skipif(not VNTC.exists(), reason="../shared/eval/vntc absent")
+pytestmark = pytest.mark.skipif(not VNTC.exists(), reason=f"{VNTC} absent (set PARATOPIC_EVAL_DIR)")
 
 
 def _leads_index(per_label: int, cache: Path) -> ParagraphIndex:
@@ -84,7 +84,7 @@ def test_vntc_3000_leads_beat_bertopic(tmp_path_factory: pytest.TempPathFactory)
 VIMS = EVAL / "vims" / "vims_articles.jsonl"
 
 
-@pytest.mark.skipif(not VIMS.exists(), reason="../shared/eval/vims absent")
+@pytest.mark.skipif(not VIMS.exists(), reason=f"{VIMS} absent (set PARATOPIC_EVAL_DIR)")
 def test_small_collections_of_vims_events(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Three draws of 5 ViMs events (as benchmarks/bench_small.py draws them): the events come out as topics,
     better than BERTopic's pipeline on the same vectors, with no catch-all topic."""

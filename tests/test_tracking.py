@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from browser import chromium_path, open_report, screenshots_or_skip
-from conftest import REPO, SEEDS
+from conftest import SEEDS
 from typer.testing import CliRunner
 
 from cluster import IndexMismatchError, ModelFormatError, TopicModel, write_report
@@ -259,7 +259,7 @@ def test_report_lists_new_stories_and_draws_their_timeline(tracked, with_stories
 
 @pytest.mark.browser
 def test_new_since_section_draws_in_headless_chromium(tracked, with_stories, tmp_path):
-    shots = screenshots_or_skip(REPO)
+    shots = screenshots_or_skip(tmp_path)
     path = write_report(tracked.model, tmp_path / "report.html", title="Tracked", stories=with_stories)
     check = open_report(path, shots / "tracking-report.png")
     assert check.errors == [] and check.alerts == []
