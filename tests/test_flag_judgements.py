@@ -4,23 +4,21 @@
 rules of fe5149c flagged, each judged (``benchmarks/bench_flags.py`` tells
 how they were drawn and writes the table). ``seed_flag_judgements.jsonl``: all
 128 seed paragraphs, judged. Most tests need only these files; those that
-re-read the judged paragraphs in their datasets skip without ../shared.
+re-read the judged paragraphs in their datasets (``tests/flag_sample.py``) skip
+without the evaluation data.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, SEEDS
+from conftest import SEEDS
+from flag_sample import JUDGED, SEED_JUDGED, load_jsonl, rescore
 
 from embed import read_corpus
 from embed.hygiene import BOILERPLATE_REASONS
-
-DATA = Path(__file__).parent / "data"
 
 # Measured with the current rules (benchmarks/results/flags.md); the bounds sit a little below.
 MIN_PRECISION = {"photo caption": 0.95, "short line repeated across documents": 0.95, "very short line": 0.85}
@@ -42,21 +40,9 @@ BODY = ("Phóng viên ghi nhận tại hiện trường cho thấy nhiều ngư�
         "di dời, trong khi chính quyền địa phương cho biết sẽ tổ chức thêm các buổi đối thoại trong tuần tới.")
 
 
-def _load(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def judged() -> pd.DataFrame:
-    return pd.DataFrame(_load("flag_judgements.jsonl"))
-
-
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    import bench_flags
-
-    return bench_flags
+    return load_jsonl(JUDGED)
 
 
 def _reasons(*articles: str) -> dict[str, str | None]:
@@ -111,7 +97,7 @@ def test_real_captions_are_still_flagged():
 
 
 def test_seed_recall_and_precision():
-    truth = pd.DataFrame(_load("seed_flag_judgements.jsonl")).set_index("id")
+    truth = load_jsonl(SEED_JUDGED).set_index("id")
     table = read_corpus(SEEDS).set_index("id")
     assert list(table.index) == list(truth.index)
     flagged = table["boilerplate"]
@@ -155,13 +141,13 @@ def _check_precision(scored: pd.DataFrame, minimum: dict[str, float], overall: f
     assert lost.empty, lost["text"].tolist()  # no judged boilerplate stops being flagged
 
 
-def test_vims_judged_flags_are_right(eval_dir: Path, judged: pd.DataFrame, bench):
-    scored = bench.rescore(judged[judged["dataset"] == "vims"])
+def test_vims_judged_flags_are_right(eval_dir: Path, judged: pd.DataFrame):
+    scored = rescore(judged[judged["dataset"] == "vims"], eval_dir)
     assert len(scored) == 117
     _check_precision(scored, {"photo caption": 0.95, "short line repeated across documents": 0.75,
                               "very short line": 0.8}, MIN_PRECISION_VIMS)
 
 
 @pytest.mark.slow
-def test_all_judged_flags_are_right(eval_dir: Path, judged: pd.DataFrame, bench):
-    _check_precision(bench.rescore(judged), MIN_PRECISION, MIN_PRECISION_OVERALL)
+def test_all_judged_flags_are_right(eval_dir: Path, judged: pd.DataFrame):
+    _check_precision(rescore(judged, eval_dir), MIN_PRECISION, MIN_PRECISION_OVERALL)

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from conftest import HANOI_DOC, HWASONG, SEEDS
 
-from embed import EmbedderMismatchError, EmbeddingCache, IndexFormatError, ParagraphIndex, read_corpus, storage
+from embed import (
+    EmbedderMismatchError,
+    EmbeddingCache,
+    IndexFormatError,
+    InputError,
+    ParagraphIndex,
+    read_corpus,
+    storage,
+)
 
 ICBM = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
 HANOI = "hội nghị thượng đỉnh Mỹ-Triều tại Hà Nội"
@@ -59,7 +67,7 @@ def test_similar_by_id_excludes_itself_and_can_skip_own_document(seed_index):
     assert HWASONG[1] in hits.ids[:3]
     others = seed_index.similar(pid, k=5, other_documents=True)
     assert len(others) == 5 and all(h["doc_id"] != "000_bafd0c5b1fa3f0f2" for h in others)
-    with pytest.raises(Exception, match="no paragraph with id"):
+    with pytest.raises(InputError, match="no paragraph with id '000_bafd0c5b1fa3f0f2:999'"):
         seed_index.similar("000_bafd0c5b1fa3f0f2:999")
 
 

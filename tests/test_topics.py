@@ -204,11 +204,15 @@ def test_merge_reduce_relabel(seed_index: ParagraphIndex) -> None:
     k = model.n_topics_
     assert k >= 3
     sizes = model.topic_info().set_index("topic")["size"]
+    before = model.labels_.copy()
     model.set_labels({1: "my label"})
     model.merge_topics([1, 2])
     assert model.n_topics_ == k - 1
-    assert model.topic_info()["size"].max() >= sizes[1] + sizes[2] or model.topic_info()["size"].iloc[0] == sizes[0]
-    assert "my label" in model.topic_info()["label"].tolist()
+    merged = np.unique(model.labels_[np.isin(before, [1, 2])])
+    assert len(merged) == 1 and merged[0] >= 0  # every paragraph of topics 1 and 2 is in one topic now
+    assert (model.labels_ == merged[0]).sum() == sizes[1] + sizes[2]  # ... and only they
+    assert model.topic_info().set_index("topic")["size"][merged[0]] == sizes[1] + sizes[2]
+    assert model.topic_label(merged[0]) == "my label"  # the first listed topic's hand-set label is kept
     model.reduce_topics(2)
     assert model.n_topics_ == 2
     assert set(model.labels_[model.fitted_mask_]) <= {-1, 0, 1}
@@ -267,7 +271,9 @@ def test_five_paragraphs_give_a_result(seed_index: ParagraphIndex) -> None:
     rows = list(np.flatnonzero(~_flagged(seed_index))[:5])
     model = TopicModel(random_state=0).fit(_subindex(seed_index, rows))
     assert len(model.labels_) == 5
-    assert model.n_topics_ >= 1 or model.message_
+    assert model.message_ == "" and model.n_topics_ >= 1  # five distinct paragraphs are enough (MIN_PARAGRAPHS)
+    assert set(model.labels_) - {-1} == set(range(model.n_topics_))
+    assert model.topic_info()["size"].sum() == (model.labels_ >= 0).sum()
     assert model.embedding_2d_.shape == (5, 2)
 
 
