@@ -87,11 +87,18 @@ def tree_state(root: Path = REPO) -> dict[str, tuple[int, int]]:
     return state
 
 
+def _original_env() -> dict[str, str]:
+    """The environment as it was before :func:`pytest_configure` (git reads the user's own ~/.gitconfig)."""
+    env = {k: v for k, v in os.environ.items() if k not in _saved_env}
+    env.update({k: v for k, v in _saved_env.items() if v is not None})
+    return env
+
+
 def _git_ignored(paths: list[str], root: Path = REPO) -> set[str]:
     """Those of ``paths`` that git ignores; all of them outside a git checkout."""
     try:
         done = subprocess.run(["git", "check-ignore", "-z", "--stdin"], cwd=root, capture_output=True,
-                              input="\0".join(paths), text=True, timeout=60)
+                              input="\0".join(paths), text=True, timeout=60, env=_original_env())
     except (OSError, subprocess.SubprocessError):
         return set(paths)
     if done.returncode not in (0, 1):  # 1: none ignored; 128: not a git checkout
