@@ -66,7 +66,7 @@ def test_article_markup_is_escaped(evil_topics, tmp_path):
     assert "</script><b>" not in html
     # the paragraph is shown escaped: as HTML text, or inside the map's JSON (escaped twice)
     shown = ("&lt;script&gt;alert(&#34;xss&#34;)", "&lt;script&gt;alert(&quot;xss&quot;)",
-             "\\u0026lt;script\\u0026gt;alert(\\"xss")  # plotly hover text keeps quotes as quotes
+             '\\u0026lt;script\\u0026gt;alert(\\"xss')  # plotly hover text keeps quotes as quotes
     assert any(form in html for form in shown)
 
 
