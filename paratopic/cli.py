@@ -123,7 +123,7 @@ def _guarded(command: F) -> F:
         depth = len(_writing)
         try:
             return command(*args, **kwargs)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except (ParatopicError, ValueError) as exc:
             raise _fail(exc) from None
@@ -155,7 +155,7 @@ def _check_model(model: str | None) -> None:
         return  # a hub id: sentence-transformers loads it from the cache or the hub, with its own message
     import difflib
 
-    near = difflib.get_close_matches(model, list(BUNDLED_E5), n=1)
+    near = difflib.get_close_matches(model, list(BUNDLED_E5), n=1, cutoff=0.4)
     raise ParatopicError(
         f"--model {model!r} is not a model name: the bundled ones are {names}"
         f"{f' (did you mean {near[0]!r}?)' if near else ''}; otherwise give a sentence-transformers folder or "
