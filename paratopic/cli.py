@@ -443,9 +443,13 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
         try:
             return TopicModel.load(saved, index=idx)
         except IndexMismatchError:
-            model = load_for_update(saved, idx)  # raises unless the index only grew since the fit
-        _say(f"{len(idx) - len(model.index.paragraphs)} paragraphs added since the topics were fitted have no topic "
-             f"yet; this report shows the topics as fitted (`paratopic topics {directory} --update` gives them one)")
+            n = len(load_for_update(saved, idx).index.paragraphs)  # raises unless the index only grew since the fit
+        fitted = ParagraphIndex(idx.paragraphs.iloc[:n], idx.vectors[:n], embedder_description=idx.embedder_description,
+                                kind="flat", sources=idx.sources)  # the index as it was when the topics were fitted
+        model = TopicModel.load(saved, index=fitted)
+        model.index_dir_ = directory
+        _say(f"{len(idx) - n} paragraphs added since the topics were fitted have no topic yet; this report shows "
+             f"the topics as fitted (`paratopic topics {directory} --update` gives them one)")
         return model
     idx = ParagraphIndex.load(directory)
     previous = None
