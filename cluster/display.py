@@ -59,7 +59,7 @@ def topic_table_rich(model: TopicModel) -> Any:
     for name, justify in (("topic", "right"), ("label", "left"), ("size", "right"), ("share", "right"), ("keywords", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in model.topic_info().itertuples(index=False):
-        table.add_row(str(row.topic), Text(row.label), str(row.size), f"{100 * row.share:.1f}%",
+        table.add_row(str(row.topic), Text(str(row.label)), str(row.size), f"{100 * row.share:.1f}%",
                       Text(", ".join(row.keywords[:_SHOWN_KEYWORDS])))
     return table
 

@@ -70,3 +70,19 @@ def test_iso_only_on_the_command_line():
     assert parse_iso_date("2026-12-03") == pd.Timestamp("2026-12-03")
     with pytest.raises(ValueError, match=r"'03/12/2026' is not an ISO date.*2026-12-03"):
         parse_iso_date("03/12/2026", "--since")
+
+
+def test_info_counts_unread_dates(tmp_path, e5):
+    from typer.testing import CliRunner
+
+    from embed import ParagraphIndex
+    from paratopic.cli import app
+
+    rows = [{"id": "a", "text": "Hà Nội mở rộng tuyến đường sắt đô thị.", "date": "23/10/2013 11:09"},
+            {"id": "b", "text": "Giá xăng dầu giảm nhẹ từ chiều nay.", "date": "hôm qua"}]
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    ParagraphIndex.build(path, embedder=e5, cache=False).save(tmp_path / "idx")
+    result = CliRunner().invoke(app, ["info", str(tmp_path / "idx")])
+    flat = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 0 and "documents with a date 1 of 2" in flat and "dates not read (left empty) 1, e.g. 'hôm qua'" in flat, flat
