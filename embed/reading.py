@@ -51,11 +51,12 @@ TEXT_SUFFIXES = {".txt", ".md"}
 #: or CSV file takes several times its size in memory once parsed. Larger JSON Lines and
 #: Parquet files are read in pieces by the distributed build (``--ray``).
 MAX_FILE_BYTES = 1 << 30
-#: Longest paragraph accepted, in characters (about 20 windows of 512 tokens: 10-20 s of
-#: embedding on one CPU core). A longer "paragraph" is a whole book, a scrape without line
-#: breaks or a broken file; its vector would average dozens of windows into a blur, and it
-#: is refused with a message instead of embedding silently for minutes.
-MAX_PARAGRAPH_CHARS = 50_000
+#: Longest paragraph accepted, in characters (about 40 windows of 512 tokens: tens of seconds
+#: of embedding on one CPU core; twice VNTC's longest real one-block article, 48,678). A longer
+#: "paragraph" is a whole book, a scrape without line breaks or a broken file; its vector would
+#: average dozens of windows into a blur, and it is refused with a message instead of embedding
+#: silently for minutes.
+MAX_PARAGRAPH_CHARS = 100_000
 #: Column whose values are read as dates (:mod:`embed.dates`).
 DATE_COLUMN = "date"
 #: Column that keeps the raw text of dates that could not be read.

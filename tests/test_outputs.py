@@ -122,9 +122,9 @@ def test_large_files_and_long_paragraphs_are_refused(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "MiB a file read whole may have" in _one_error_line(result), result.output
     monkeypatch.delenv("PARATOPIC_MAX_FILE_BYTES")
     long = tmp_path / "long.txt"
-    long.write_text("Tiêu đề\n\n" + "chữ " * 20_000 + "\n", encoding="utf-8")
+    long.write_text("Tiêu đề\n\n" + "chữ " * 30_000 + "\n", encoding="utf-8")
     result = runner.invoke(app, ["index", str(long), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "paragraph 0 is 79,999 characters" in _one_error_line(result), result.output
+    assert result.exit_code == 1 and "paragraph 0 is 119,999 characters" in _one_error_line(result), result.output
     assert not (tmp_path / "o").exists()  # a failed first run leaves no folder holding only .paratopic.lock
 
 
