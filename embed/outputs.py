@@ -1,14 +1,16 @@
-"""Where outputs may go: never into a folder an index owns.
+"""Where outputs may go: never onto what an index owns.
 
-An index folder (``manifest.json`` of a paratopic index) owns everything
-inside it: its generation files, ``topics/`` (the topic model),
-``stories/``, its lock and temporary files. A report, or another index,
-written there could replace one of those files (``--out DIR/manifest.json``
-left the index unloadable) or make the folder one a later save refuses. So
-every ``--out`` is checked here before any work:
+An index folder (``manifest.json`` of a paratopic index) owns its manifest,
+its generation files (``paragraphs-<12 hex>.parquet``, ...), its lock and
+hidden temporary files, and every sub-folder (``topics/``, the topic model;
+``stories/``). A report written onto one of those replaced it
+(``--out DIR/manifest.json`` left the index unloadable). So every ``--out``
+is checked here before any work:
 
-- :func:`check_output_file` (reports): not inside an index folder, not a
-  directory, its parent not a file;
+- :func:`check_output_file` (reports): not a file the index owns, nothing in
+  a sub-folder of an index (or in a topic-model or stories folder), not a
+  directory, its parent not a file (a new file beside the index's own, such
+  as ``DIR/report.html``, is allowed);
 - :func:`check_index_folder` (``index --out``, ``run --out``): not inside
   another index's folder, and not a folder that holds an index below it.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from embed.errors import InputError
@@ -26,6 +29,8 @@ __all__ = ["index_folder_above", "index_below", "check_output_file", "check_inde
 #: Files that mark a folder as a paratopic index, or as a part of one.
 _OWNED_MARKERS = ("topic_model.json", "stories.json")
 _MANIFEST = "manifest.json"
+#: Files in an index folder's top level that the index owns (besides the names its manifest lists).
+_OWNED_FILE = re.compile(r"^(?:manifest\.json|\..*|(?:paragraphs|vectors|index)-[0-9a-f]{12}\.(?:parquet|npy|faiss))$")
 _FORMAT = "paratopic-index"
 #: How deep below a folder :func:`index_below` looks, and how many folders it visits at most.
 _BELOW_DEPTH = 4
@@ -85,14 +90,32 @@ def index_below(folder: Path) -> Path | None:
     return None
 
 
+def _owned_by(owner: Path, path: Path) -> bool:
+    """True when ``path`` (inside the index folder ``owner``) is, or may become, one of the index's own files."""
+    path = Path(os.path.abspath(path))
+    if path.parent != owner or not (owner / _MANIFEST).is_file():
+        return True  # in a sub-folder (topics/, stories/), or in a topic-model or stories folder
+    if _OWNED_FILE.match(path.name):
+        return True
+    try:
+        with (owner / _MANIFEST).open("rb") as handle:
+            named = json.loads(handle.read(1 << 20)).get("files", {})
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return False
+    entries = named.values() if isinstance(named, dict) else named if isinstance(named, list) else []
+    names = {e.get("name") if isinstance(e, dict) else e for e in entries}
+    return path.name in names
+
+
 def check_output_file(path: Path, what: str = "report") -> None:
-    """Refuse an output file that an index owns, that is a directory, or whose parent is a file."""
+    """Refuse an output file that an index owns (:func:`_owned_by`), that is a directory, or whose parent is a file."""
     path = Path(path)
     owner = index_folder_above(path)
-    if owner is not None:
+    if owner is not None and _owned_by(owner, path):
         raise InputError(
-            f"{path}: is inside the index folder {owner}, which owns every file in it; write the {what} "
-            f"outside it (for example {owner.parent / Path(path).name})"
+            f"{path}: belongs to the index in {owner} (its manifest, data files, lock, temporary files and "
+            f"sub-folders are its own); write the {what} beside them (for example {owner / Path(path).name}) "
+            f"or outside the index"
         )
     if path.is_dir():
         raise InputError(f"{path}: is a directory; give a file name for the {what} (for example {path / 'report.html'})")

@@ -59,13 +59,18 @@ def _one_error_line(result):
 
 def test_report_refuses_paths_the_index_owns(index_dir, tmp_path):
     before = _listing(index_dir)
-    for target in (index_dir / "manifest.json", index_dir / "topics" / "topic_model.json",
-                   index_dir / "stories" / "stories.json", index_dir / "report.html"):
-        result = runner.invoke(app, ["report", str(index_dir), "--out", str(target)])
+    data_file = json.loads((index_dir / "manifest.json").read_text("utf-8"))["files"]["paragraphs"]["name"]
+    for target in (index_dir / "manifest.json", index_dir / data_file, index_dir / "vectors-0123456789ab.npy",
+                   index_dir / ".paratopic.lock", index_dir / "topics" / "topic_model.json",
+                   index_dir / "topics" / "r.json", index_dir / "stories" / "stories.json"):
+        result = runner.invoke(app, ["report", str(index_dir), "--out", str(target), "--format", "json"])
         assert result.exit_code == 1, result.output
-        assert "inside the index folder" in _one_error_line(result)
+        assert f"belongs to the index in {index_dir}" in _one_error_line(result)
     assert _listing(index_dir) == before  # nothing written, nothing fitted
     ParagraphIndex.load(index_dir)  # the index still loads
+    from embed.outputs import check_output_file
+
+    check_output_file(index_dir / "report.html")  # a new file beside the index's own is allowed
     (tmp_path / "adir").mkdir()
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     for target, said in ((tmp_path / "adir", "is a directory"), (tmp_path / "afile" / "r.html", "is a file, not a folder")):
