@@ -162,13 +162,13 @@ def story_timeline_figure(stories: list[dict[str, Any]], *, since: str | None = 
     rows = sorted((r for r in stories if r["first_date"]), key=lambda r: (r["last_date"] or r["first_date"], r["story"]))[-limit:]
     fig = go.Figure()
     for r in rows:
-        name = html.escape(f"{r['story']}: {r['headline']}"[:60])
+        name = html.escape(f"{r['story']}: {r['headline']}"[:60], quote=False)
         colour = topic_color(r["topic"] if r["topic"] is not None else -1)
         xs = r.get("dates") or [r["first_date"], r["last_date"] or r["first_date"]]
         fig.add_trace(go.Scatter(
             x=xs, y=[name] * len(xs), mode="lines+markers",
             line={"color": colour, "width": 3}, marker={"size": 9, "color": colour},
-            hovertext=html.escape(f"{r['headline']} · {r['n_articles']} articles · {', '.join(r['sources'])}"),
+            hovertext=html.escape(f"{r['headline']} · {r['n_articles']} articles · {', '.join(r['sources'])}", quote=False),
             hoverinfo="text+x", showlegend=False,
         ))
     if since:

@@ -49,17 +49,18 @@ def topic_table_html(model: TopicModel) -> str:
 
 
 def topic_table_rich(model: TopicModel) -> Any:
-    """A ``rich.table.Table`` of the topics."""
+    """A ``rich.table.Table`` of the topics (labels and keywords as plain text, never parsed as rich markup)."""
     from rich.table import Table
+    from rich.text import Text
 
     if not hasattr(model, "labels_"):
         return "TopicModel (not fitted)"
-    table = Table(title=_caption(model))
+    table = Table(title=Text(_caption(model), style="italic"))
     for name, justify in (("topic", "right"), ("label", "left"), ("size", "right"), ("share", "right"), ("keywords", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in model.topic_info().itertuples(index=False):
-        table.add_row(str(row.topic), row.label, str(row.size), f"{100 * row.share:.1f}%",
-                      ", ".join(row.keywords[:_SHOWN_KEYWORDS]))
+        table.add_row(str(row.topic), Text(str(row.label)), str(row.size), f"{100 * row.share:.1f}%",
+                      Text(", ".join(row.keywords[:_SHOWN_KEYWORDS])))
     return table
 
 

@@ -4,7 +4,8 @@ and topics over time. Each returns a ``plotly.graph_objects.Figure`` that
 shows inline in Jupyter and is embedded in the HTML report.
 
 Article text is untrusted: every string that plotly renders is HTML-escaped
-first.
+first (``<``, ``>``, ``&`` only: plotly's text renderer does not decode
+``&quot;``, so quotes stay as they are and show as quotes).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ PALETTE = [
 OUTLIER_COLOR = "#b0b0b0"
 
 
+def _escape(text: object) -> str:
+    """Text safe for plotly's HTML subset: ``<``, ``>``, ``&`` escaped; quotes kept (plotly shows ``&quot;`` as is)."""
+    return html.escape(str(text), quote=False)
+
+
 def topic_color(topic: int) -> str:
     """The colour of a topic (grey for outliers), the same in every figure."""
     return OUTLIER_COLOR if topic < 0 else PALETTE[topic % len(PALETTE)]
@@ -39,7 +45,7 @@ def _safe(text: object, width: int = 80, limit: int = 400) -> str:
     text = str(text or "")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return "<br>".join(html.escape(line) for line in textwrap.wrap(text, width) or [""])
+    return "<br>".join(_escape(line) for line in textwrap.wrap(text, width) or [""])
 
 
 def paragraph_map(model: TopicModel, *, include_flagged: bool = False, height: int = 560) -> go.Figure:
@@ -53,13 +59,13 @@ def paragraph_map(model: TopicModel, *, include_flagged: bool = False, height: i
     for topic in topics:
         part = table[table["topic"] == topic]
         hover = [
-            f"<b>{_safe(label, 60)}</b><br><i>{_safe(title, 80, 120)}</i><br>{_safe(text)}<br><span>{html.escape(pid)}</span>"
+            f"<b>{_safe(label, 60)}</b><br><i>{_safe(title, 80, 120)}</i><br>{_safe(text)}<br><span>{_escape(pid)}</span>"
             for label, title, text, pid in zip(part["topic_label"], part["title"], part["text"], part["id"])
         ]
         name = "outliers" if topic < 0 else f"{topic}: {model.topic_label(topic)}"
         fig.add_trace(
             go.Scatter(
-                x=part["x"], y=part["y"], mode="markers", name=html.escape(name[:50]),
+                x=part["x"], y=part["y"], mode="markers", name=_escape(name[:50]),
                 marker={"size": 7 if topic >= 0 else 5, "color": topic_color(topic),
                         "opacity": 0.85 if topic >= 0 else 0.35, "line": {"width": 0}},
                 hovertext=hover, hoverinfo="text",
@@ -80,13 +86,13 @@ def keyword_bars(model: TopicModel, topic: int, *, n: int = 10) -> go.Figure:
     words = keywords_by_weight(model.get_topic(topic))[:n]
     fig = go.Figure(
         go.Bar(
-            x=[w for _, w in words], y=[html.escape(k) for k, _ in words], orientation="h",
+            x=[w for _, w in words], y=[_escape(k) for k, _ in words], orientation="h",
             marker_color=topic_color(topic),
         )
     )
     fig.update_layout(
         height=40 + 24 * max(len(words), 1), margin={"l": 10, "r": 10, "t": 30, "b": 10}, template="plotly_white",
-        title={"text": html.escape(f"{topic}: {model.topic_label(topic)}"), "x": 0.01}, yaxis={"autorange": "reversed"},
+        title={"text": _escape(f"{topic}: {model.topic_label(topic)}"), "x": 0.01}, yaxis={"autorange": "reversed"},
     )
     return fig
 
@@ -96,7 +102,7 @@ def similarity_heatmap(model: TopicModel) -> go.Figure:
     cosine between topic centres after subtracting the collection's mean),
     on a diverging scale from -1 (apart) through 0 to 1."""
     sims = model.topic_similarity()
-    labels = [html.escape(f"{t}: {model.topic_label(t)}"[:40]) for t in sims.index]
+    labels = [_escape(f"{t}: {model.topic_label(t)}"[:40]) for t in sims.index]
     fig = go.Figure(go.Heatmap(
         z=sims.to_numpy(), x=labels, y=labels, colorscale="RdBu", reversescale=True, zmin=-1, zmax=1, zmid=0,
         hovertemplate="%{y}<br>%{x}<br>similarity %{z:.3f}<extra></extra>",
@@ -138,7 +144,7 @@ def hierarchy_figure(model: TopicModel) -> go.Figure:
         height[int(row.parent)] = h
     fig.update_layout(
         height=120 + 26 * k, template="plotly_white", title={"text": "Topic hierarchy", "x": 0.01},
-        yaxis={"tickvals": [pos[t] for t in order], "ticktext": [html.escape(f"{t}: {model.topic_label(t)}"[:45]) for t in order]},
+        yaxis={"tickvals": [pos[t] for t in order], "ticktext": [_escape(f"{t}: {model.topic_label(t)}"[:45]) for t in order]},
         xaxis={"title": "cosine distance between topic centres"}, margin={"l": 10, "r": 10, "t": 40, "b": 40},
     )
     return fig
@@ -150,7 +156,7 @@ def topics_over_time_figure(model: TopicModel, *, freq: str = "D") -> go.Figure:
     fig = go.Figure()
     for topic, part in frame.groupby("topic"):
         fig.add_trace(go.Scatter(x=part["period"], y=part["count"], mode="lines+markers",
-                                 name=html.escape(f"{topic}: {model.topic_label(int(topic))}"[:45]),
+                                 name=_escape(f"{topic}: {model.topic_label(int(topic))}"[:45]),
                                  line={"color": topic_color(int(topic))}))
     title = "Topics over time" if len(frame) else "Topics over time (no dates in the input)"
     fig.update_layout(template="plotly_white", title={"text": title, "x": 0.01}, height=380,

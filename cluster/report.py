@@ -4,13 +4,17 @@ Markdown, or JSON, all carrying the same facts.
 Every paragraph, title and keyword comes from untrusted articles: the HTML
 template autoescapes everything, and figure data embedded in ``<script>`` is
 JSON with ``<``, ``>`` and ``&`` escaped, so article text can never close
-the script or inject markup.
+the script or inject markup. In Markdown every such text goes through
+:func:`md_text` (HTML and Markdown syntax neutralised, so a renderer shows it
+as text) or :func:`md_code`; JSON has no raw control characters and no NaN.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -21,12 +25,14 @@ import jinja2
 from cluster.display import keywords_by_weight
 from cluster.setaside import set_aside_counts, set_aside_reason
 from cluster.similarity import SIMILARITY_NOTE, raw_similarity_range
+from embed.outputs import check_output_file
 from embed.storage import write_atomic
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
 
-__all__ = ["report_data", "write_report", "report_format", "REPORT_FORMATS", "REPORT_SUFFIXES"]
+__all__ = ["report_data", "write_report", "report_format", "md_text", "md_code", "report_json", "REPORT_FORMATS",
+           "REPORT_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,23 +42,33 @@ REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "m
 
 
 def report_format(path: str | Path, format: str | None = None) -> str:
-    """The report format for ``path``: ``format`` when given, else from the
-    file suffix (no suffix: HTML). Raises ValueError naming the supported
-    formats for an unknown format or suffix, before any work is done."""
+    """The report format for ``path``. One rule: a known file suffix names the
+    format (:data:`REPORT_SUFFIXES`), and ``format``, when given, must agree
+    with it; for a file without a suffix (or with another one) ``format``
+    chooses (default, without a suffix: HTML). Raises ValueError naming the supported formats and suffixes for an
+    unknown format or suffix, or a format the suffix contradicts, before any
+    work is done."""
     supported = ", ".join(REPORT_FORMATS)
+    wanted = None
     if format is not None:
-        if format.lower().lstrip(".") not in REPORT_FORMATS:
+        wanted = format.lower().lstrip(".")
+        if wanted not in REPORT_FORMATS:
             raise ValueError(f"report format {format!r} is not supported; use one of: {supported}")
-        return format.lower().lstrip(".")
     suffix = Path(path).suffix.lower()
-    if not suffix:
-        return "html"
+    if not suffix or (suffix not in REPORT_SUFFIXES and wanted is not None):
+        return wanted or "html"
     if suffix not in REPORT_SUFFIXES:
         raise ValueError(
             f"cannot write a {suffix} report ({path}): the supported formats are {supported} "
-            f"(suffixes {', '.join(REPORT_SUFFIXES)}), or pass --format"
+            f"(suffixes {', '.join(REPORT_SUFFIXES)}); the suffix names the format"
         )
-    return REPORT_SUFFIXES[suffix]
+    named = REPORT_SUFFIXES[suffix]
+    if wanted is not None and wanted != named:
+        raise ValueError(
+            f"--format {wanted} disagrees with {path}: a {suffix} file is {named}; the suffix names the format "
+            f"(use a .{'md' if wanted == 'md' else wanted} file, or leave --format out)"
+        )
+    return named
 
 
 def _records(frame: Any, columns: list[str]) -> list[dict[str, Any]]:
@@ -183,20 +199,64 @@ def _set_aside_text(overview: dict[str, Any]) -> str:
     return f"{overview['set_aside']} set aside ({', '.join(parts)})"
 
 
+#: Characters that start Markdown (CommonMark, GFM, math) syntax inside a line, escaped with a backslash
+#: (the block markers ``#``, ``-``, ``+``, ``=``, ``>``, digits only act at the start of a line, where article text never is).
+_MD_PUNCT = re.compile(r"([\\`*_\[\]|~$])")
+#: Line breaks (CommonMark's and Unicode's) and other control characters: each becomes a space.
+_MD_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def md_text(text: Any) -> str:
+    """``text`` as Markdown that every renderer shows as this text: one line, ``&``, ``<``, ``>``
+    as entities (no raw HTML, no autolinks), and Markdown punctuation backslash-escaped (no
+    links, images, emphasis, code spans or table cells from article text)."""
+    text = _MD_BREAKS.sub(" ", str(text))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_PUNCT.sub(r"\\\1", text)
+
+
+def md_code(text: Any) -> str:
+    """``text`` as an inline code span (shown verbatim, never as HTML): fenced by one backtick more
+    than its longest run of backticks, on one line."""
+    text = _MD_BREAKS.sub(" ", str(text))
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    return value
+
+
+_JSON_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def report_json(data: dict[str, Any]) -> str:
+    """The report data as JSON: valid (no NaN), every control character escaped (``\\uXXXX``)."""
+    text = json.dumps(_plain_json(data), ensure_ascii=False, indent=2, default=str, allow_nan=False)
+    return _JSON_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _markdown(data: dict[str, Any]) -> str:
-    def cell(text: Any) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
+    cell = md_text
 
     o = data["overview"]
-    lines = [f"# {cell(data['title'])}", "", f"Generated {data['generated_at']}.", ""]
+    lines = [f"# {cell(data['title'])}", "", f"Generated {cell(data['generated_at'])}.", ""]
     lines += [
         "## Overview", "",
         f"- Sources: {', '.join(cell(s) for s in o['sources'])}",
         f"- Documents: {o['documents']}",
         f"- Paragraphs: {o['paragraphs']} = {o['fitted_paragraphs']} modelled + {_set_aside_text(o)}",
         f"- Topics: {o['topics']}; outliers: {o['outliers']} ({100 * o['outlier_share']:.1f}%)",
-        f"- Embedding model: `{o['model']}`",
-        f"- Topic parameters: `{json.dumps(o['topic_parameters'], ensure_ascii=False, default=str)}`",
+        f"- Embedding model: {md_code(o['model'])}",
+        f"- Topic parameters: {md_code(json.dumps(o['topic_parameters'], ensure_ascii=False, default=str))}",
     ]
     if o["message"]:
         lines.append(f"- Note: {cell(o['message'])}")
@@ -216,7 +276,7 @@ def _markdown(data: dict[str, Any]) -> str:
             lines.append("Nearest topics (similarity, see [Topic similarity](#topic-similarity)): "
                          + ", ".join(f"{n['topic']} {cell(n['label'])} ({n['similarity']:.3f})" for n in t["nearest"]))
         if t["timeline"]:
-            lines.append("Timeline: " + ", ".join(f"{p['period']}: {p['count']}" for p in t["timeline"]))
+            lines.append("Timeline: " + ", ".join(f"{cell(p['period'])}: {p['count']}" for p in t["timeline"]))
     sims = data["similarity"]["matrix"]
     if len(sims) >= 2:
         lines += ["", "## Topic similarity", "", cell(data["similarity"]["note"]), ""]
@@ -227,9 +287,9 @@ def _markdown(data: dict[str, Any]) -> str:
         lines += [f"- node {h['parent']} = {h['left']} + {h['right']} (distance {h['distance']:.3f}; topics {h['topics']})"
                   for h in data["hierarchy"]]
     lines += ["", f"## Outliers ({len(data['outliers'])})", ""]
-    lines += [f"- `{p['id']}` {cell(p['text'])}" for p in data["outliers"]]
+    lines += [f"- {md_code(p['id'])} {cell(p['text'])}" for p in data["outliers"]]
     lines += ["", f"## Set aside: boilerplate and duplicates ({o['set_aside']})", "", f"{_set_aside_text(o)}.", ""]
-    lines += [f"- `{p['id']}` [{cell(p['reason'])}] {cell(p['text'])}" for p in data["set_aside"]]
+    lines += [f"- {md_code(p['id'])} \\[{cell(p['reason'])}\\] {cell(p['text'])}" for p in data["set_aside"]]
     return "\n".join(lines) + "\n"
 
 
@@ -243,7 +303,7 @@ def _stories_markdown(overview: dict[str, Any] | None, cell: Any) -> list[str]:
         return [*lines, "None."]
     lines += ["| story | headline | articles | dates | sources | topic |", "|---:|---|---:|---|---|---:|"]
     for s in overview["stories"]:
-        dates = f"{s['first_date'][:10]} – {(s['last_date'] or s['first_date'])[:10]}" if s["first_date"] else "undated"
+        dates = cell(f"{s['first_date'][:10]} – {(s['last_date'] or s['first_date'])[:10]}") if s["first_date"] else "undated"
         topic = "" if s["topic"] is None else s["topic"]
         lines.append(f"| {s['story']} | {cell(s['headline'])} | {s['n_articles']} | {dates} | "
                      f"{cell(', '.join(s['sources']))} | {topic} |")
@@ -265,13 +325,14 @@ def _changes_markdown(changes: dict[str, Any] | None, cell: Any) -> list[str]:
         lines.append("None.")
     if changes["new_stories"] is not None:
         lines += ["", "### New stories", ""]
-        lines += [f"- {s['story']}: {cell(s['headline'])} ({s['n_articles']} articles, {s['first_date'][:10]} – "
-                  f"{(s['last_date'] or s['first_date'])[:10]}; {cell(', '.join(s['sources']))})" for s in changes["new_stories"]] or ["None."]
+        lines += [f"- {s['story']}: {cell(s['headline'])} ({s['n_articles']} articles, {cell(s['first_date'][:10])} – "
+                  f"{cell((s['last_date'] or s['first_date'])[:10])}; {cell(', '.join(s['sources']))})"
+                  for s in changes["new_stories"]] or ["None."]
         if changes["new_single_article_stories"]:
             lines.append(f"- and {changes['new_single_article_stories']} new stories told by one article")
     if changes["stories"]:
         lines += ["", "### Story timeline", ""]
-        lines += [f"- {s['story']}: {cell(s['headline'])}: {', '.join(d[:10] for d in s['dates'] or [s['first_date']])}"
+        lines += [f"- {s['story']}: {cell(s['headline'])}: {cell(', '.join(d[:10] for d in s['dates'] or [s['first_date']]))}"
                   for s in sorted(changes["stories"], key=lambda s: (s["first_date"], s["story"]))]
     return lines
 
@@ -286,8 +347,10 @@ def write_report(
         model: a fitted topic model.
         path: output file.
         format: ``"html"`` (one self-contained file), ``"md"`` or ``"json"``;
-            by default taken from the file suffix (see :data:`REPORT_SUFFIXES`;
-            no suffix: HTML). An unknown format or suffix raises ValueError.
+            a known file suffix names it (see :func:`report_format`); an
+            unknown format or suffix, or one that disagrees, raises ValueError.
+            A path inside an index folder, or a directory, raises InputError
+            (:func:`embed.outputs.check_output_file`).
         title: the report's title.
         since: a date for the "New since DATE" section (default: the
             model's previous update, when it has one).
@@ -295,9 +358,10 @@ def write_report(
     """
     path = Path(path)
     fmt = report_format(path, format)
+    check_output_file(path)
     data = report_data(model, title=title, since=since, stories=stories)
     if fmt == "json":
-        text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+        text = report_json(data)
     elif fmt == "md":
         text = _markdown(data)
     else:

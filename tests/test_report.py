@@ -18,6 +18,16 @@ EVIL = [
 ]
 
 
+#: Markdown syntax, HTML and control characters in a file name (the document id), a title and paragraphs.
+MD_EVIL_FILE = "998_`<img src=x onerror=alert('id')>`.txt"
+MD_EVIL_TITLE = ("Tin *mới* [bấm vào](javascript:alert('md')) <iframe src=javascript:alert('t')></iframe> "
+                 "<img src=x onerror=alert(1)> \x9b\x7f\x1b[31m")
+MD_EVIL = [
+    "Bình Nhưỡng `<script>alert('code')</script>` tuyên bố | sẽ phóng | tên lửa ![ảnh](http://x/y.png) trong năm nay.",
+    "Tên lửa đạn đạo <a href=\"javascript:alert('a')\">Hwasong</a> được phóng thử \x9b\x07 thành công &lt;b&gt; mới.",
+]
+
+
 @pytest.fixture(scope="module")
 def seed_topics(seed_index):
     return TopicModel(random_state=0).fit(seed_index)
@@ -29,6 +39,7 @@ def evil_topics(e5, tmp_path_factory):
     for path in SEEDS.glob("*.txt"):
         shutil.copy(path, folder)
     (folder / "999_evil.txt").write_text(EVIL_TITLE + "\n\n" + "\n\n".join(EVIL) + "\n", encoding="utf-8")
+    (folder / MD_EVIL_FILE).write_text(MD_EVIL_TITLE + "\n\n" + "\n\n".join(MD_EVIL) + "\n", encoding="utf-8")
     return TopicModel(random_state=0).fit(ParagraphIndex.build(folder, embedder=e5, cache=False))
 
 
@@ -71,7 +82,7 @@ def test_article_markup_is_escaped(evil_topics, tmp_path):
     assert "</script><b>" not in html
     # the paragraph is shown escaped: as HTML text, or inside the map's JSON (escaped twice)
     shown = ("&lt;script&gt;alert(&#34;xss&#34;)", "&lt;script&gt;alert(&quot;xss&quot;)",
-             "\\u0026lt;script\\u0026gt;alert(\\u0026quot;xss")
+             '\\u0026lt;script\\u0026gt;alert(\\"xss')  # plotly hover text keeps quotes as quotes
     assert any(form in html for form in shown)
 
 
@@ -249,3 +260,84 @@ def test_unknown_report_format_or_suffix_is_refused(seed_topics, tmp_path):
             write_report(seed_topics, path, format=fmt)
         assert not path.exists()
     assert write_report(seed_topics, tmp_path / "r.txt", format="md").read_text("utf-8").startswith("# ")
+
+
+def _no_raw_tags(html: str) -> list[str]:
+    """The HTML tags in rendered Markdown other than the ones Markdown itself makes."""
+    import re
+
+    made = {"h1", "h2", "h3", "p", "ul", "li", "ol", "em", "strong", "code", "table", "thead", "tbody", "tr", "th",
+            "td", "a", "hr", "br", "blockquote", "pre"}
+    return [t for t in re.findall(r"</?([a-zA-Z][a-zA-Z0-9]*)", html) if t.lower() not in made]
+
+
+def test_markdown_report_renders_article_text_as_text(evil_topics, tmp_path):
+    """Rendered by a Markdown library, no tag, link, image or code span comes from article text (issue 17 point 5)."""
+    from markdown_it import MarkdownIt
+
+    md = write_report(evil_topics, tmp_path / "evil.md").read_text(encoding="utf-8")
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    assert _no_raw_tags(html) == [], _no_raw_tags(html)
+    assert "javascript:" not in "".join(__import__("re").findall(r'(?:href|src)="([^"]*)"', html))
+    assert "<img" not in html and "<script" not in html and "<iframe" not in html
+    assert "&lt;script&gt;alert(" in html  # shown, as text
+    assert "<em>mới</em>" not in html and "*mới*" in html  # no emphasis from a title
+    import re
+
+    code_spans = re.findall(r"<code>(.*?)</code>", html)
+    assert not any("alert('code')" in c for c in code_spans)  # a backtick in article text opens no code span
+    from cluster.report import md_code
+
+    shown = MarkdownIt("commonmark").render("- " + md_code(MD_EVIL_FILE))  # ids go in as code spans: verbatim
+    assert "<img" not in shown and "&lt;img src=x onerror=alert('id')&gt;`.txt</code>" in shown
+
+
+def test_json_report_is_valid_without_raw_control_characters(evil_topics, tmp_path):
+    import re
+
+    text = write_report(evil_topics, tmp_path / "evil.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert data["topics"]
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", text)
+    assert "\\u009b\\u007f\\u001b[31m" in text  # the title's control characters, escaped
+    assert any("\x9b\x7f\x1b" in d["title"] for t in data["topics"] for d in t["documents"])
+
+
+def test_plotly_hover_shows_quotes_as_quotes(evil_topics):
+    from cluster.figures import paragraph_map
+
+    hover = " ".join(t for trace in paragraph_map(evil_topics).data for t in trace.hovertext)
+    assert "&lt;script&gt;alert(\"xss\")" in hover or "&lt;script&gt;alert(\"xss" in hover
+    assert "&quot;" not in hover and "&#x27;" not in hover
+
+
+def _alerts_in_chromium(html: str, path) -> list[str]:
+    """The dialogs (alert, ...) a page raises when Chromium opens it."""
+    from browser import CHROMIUM_ARGS, chromium_path
+    from playwright.sync_api import sync_playwright
+
+    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body>{html}</body></html>", "utf-8")
+    alerts: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        page.goto(path.resolve().as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        browser.close()
+    return alerts
+
+
+@pytest.mark.browser
+def test_markdown_report_runs_no_script_in_chromium(evil_topics, tmp_path):
+    """The Markdown report, rendered with raw HTML allowed (CommonMark's default) and opened in Chromium,
+    runs none of the articles' scripts; the same title unescaped does (the check can see one)."""
+    from markdown_it import MarkdownIt
+
+    screenshots_or_skip(REPO)
+    md = write_report(evil_topics, tmp_path / "evil.md").read_text(encoding="utf-8")
+    render = MarkdownIt("commonmark").enable("table").render
+    assert _alerts_in_chromium(render(md), tmp_path / "md.html") == []
+    raw = render(f"# {MD_EVIL_TITLE}\n")
+    assert _alerts_in_chromium(raw, tmp_path / "raw.html")  # unescaped, the article's script runs
