@@ -156,8 +156,9 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
             data = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
             write_atomic(directory / MODEL_FILE, data)
         except BaseException as exc:
-            for path in created:  # the new generation did not make it (topic_model.json still names the old one)
-                path.unlink(missing_ok=True)
+            if gen not in (_file_text(directory / MODEL_FILE) or ""):
+                for path in created:  # the new generation did not make it (topic_model.json names the old one)
+                    path.unlink(missing_ok=True)
             if isinstance(exc, OSError):
                 raise save_failure(directory, exc, "the topic model") from exc
             raise
@@ -355,6 +356,13 @@ def _document_and_digest(path: Path, check: Callable[[Path, object], dict[str, A
     except FileNotFoundError:
         raise ModelFormatError(f"{path}: missing") from None
     return check(path, parse_json(data, path, ModelFormatError, path.name)), hashlib.sha256(data).hexdigest()
+
+
+def _file_text(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _file_digest(path: Path) -> str | None:

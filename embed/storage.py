@@ -174,7 +174,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.umask(umask)
         while True:
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            fcntl.flock(fd, fcntl.LOCK_EX)  # marks it live for clean_temps in other processes
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # marks it live for clean_temps in other processes
+            except OSError:  # a file system without flock: nothing is cleaned there either (clean_temps skips)
+                break
             try:
                 if os.stat(tmp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
                     break

@@ -208,10 +208,30 @@ print("completed", steps[0], flush=True)
 class injected:
     """Within the block, the ``point``-th write step (creating, syncing, renaming, deleting a file, writing an
     array) fails: ``how`` "kill" ends the process on the spot (``os._exit``, nothing cleaned up), "enospc" /
-    "erofs" / "eacces" raise that OSError. ``as steps``: a one-item list counting the steps seen."""
+    "erofs" / "eacces" raise that OSError. ``as steps``: a one-item list counting the steps seen. With
+    ``within``, only steps on files below that folder count (libraries write temporary files of their own)."""
 
-    def __init__(self, point: int, how: str) -> None:
+    def __init__(self, point: int, how: str, within: Path | None = None) -> None:
         self.point, self.how, self.steps = point, how, [0]
+        self.within = str(Path(within).resolve()) if within is not None else None
+
+    def _counts(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        import os
+
+        if self.within is None:
+            return True
+        candidates = [kwargs.get("dir"), *args[:2]]
+        for value in candidates:
+            if hasattr(value, "fileno"):
+                value = value.fileno()
+            if isinstance(value, int) and not isinstance(value, bool):
+                try:
+                    value = os.readlink(f"/proc/self/fd/{value}")
+                except OSError:
+                    continue
+            if isinstance(value, (str, Path)) and os.path.abspath(value).startswith(self.within):
+                return True
+        return False
 
     def __enter__(self) -> list[int]:
         import errno
@@ -229,6 +249,8 @@ class injected:
             original = getattr(owner, name)
 
             def step(*args: Any, **kwargs: Any) -> Any:
+                if not self._counts(args, kwargs):
+                    return original(*args, **kwargs)
                 self.steps[0] += 1
                 if self.steps[0] == self.point:
                     if self.how == "kill":

@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -151,7 +152,7 @@ def test_a_cli_write_error_is_one_line_without_traceback(saved, tmp_path):
     script = (
         "import sys; sys.path.insert(0, sys.argv[1]); from harness import injected\n"
         "from paratopic.cli import app\n"
-        "with injected(1, 'enospc'):\n    app(sys.argv[2:])\n"
+        "with injected(1, 'enospc', sys.argv[3]):\n    app(sys.argv[2:])\n"
     )
     result = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), "topics", str(target), "--refit"],
                             cwd=REPO, capture_output=True, text=True)
@@ -211,8 +212,21 @@ def test_a_fifo_manifest_is_refused_without_blocking(saved, tmp_path):
     target = copy_of(saved, tmp_path)
     (target / "manifest.json").unlink()
     os.mkfifo(target / "manifest.json")
-    with pytest.raises(IndexFormatError, match="FIFO"):
-        ParagraphIndex.load(target)
+
+    class Blocked(Exception):  # not an OSError: nothing may swallow it
+        pass
+
+    def hang(*_):
+        raise Blocked("opening the manifest blocked")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(10)
+    try:
+        with pytest.raises(IndexFormatError, match="FIFO"):
+            ParagraphIndex.load(target)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("kind", ["index", "topics"])
