@@ -280,14 +280,15 @@ def tampered_states(root: Path, state: Path, n: int) -> dict:
     files = {"index": "manifest.json", "topics": "topics/topic_model.json", "stories": "stories/stories.json"}
     index = ParagraphIndex.load(state)
     outcomes: Counter[str] = Counter()
+    target = root / "tampered"
+    shutil.copytree(state, target)
+    originals = {kind: (target / name).read_text() for kind, name in files.items()}
     for i in range(n):
         kind = ("index", "topics", "stories")[i % 3]
-        target = root / "tampered"
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(state, target)
+        for other, text in originals.items():  # every file as saved, then one tampered
+            (target / files[other]).write_text(text)
         path = target / files[kind]
-        document = json.loads(path.read_text())
+        document = json.loads(originals[kind])
         if i % 50 == 49:
             text = "[" * 100_000 + "]" * 100_000
         else:
