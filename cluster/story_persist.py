@@ -123,7 +123,9 @@ def _check_document(path: Path, document: object) -> dict[str, Any]:
     for key, entry in document["stories"].items():
         if not (key.isdigit() and len(key) <= 12 and int(key) < next_id) or not isinstance(entry, dict):
             raise ModelFormatError(f"{path}: story {key!r:.40}; expected ids 0..{next_id - 1} with an object each")
-        topic, central = entry.get("topic"), entry.get("central")
+        if set(entry) != {"topic", "central"}:
+            raise ModelFormatError(f"{path}: story {key} has keys {sorted(entry)!r:.80}; expected 'topic' and 'central'")
+        topic, central = entry["topic"], entry["central"]
         if not (topic is None or (_is_int(topic) and 0 <= topic < 1 << 31)) or not isinstance(central, str):
             raise ModelFormatError(f"{path}: story {key}: topic {topic!r} / central {central!r}; "
                                    "expected a topic id or null and an article id")

@@ -293,6 +293,7 @@ STORY_TAMPERS = {
     "next-id-float": (lambda d: d.update(next_story_id=1e30), "next_story_id"),
     "param-nan": (lambda d: d["params"].update(min_similarity=float("nan")), "min_similarity"),
     "deep": (lambda d: d["index"].update(extra=nested(100)), "nested"),
+    "story-without-topic": (lambda d: next(iter(d["stories"].values())).pop("topic"), "expected 'topic' and 'central'"),
 }
 
 
