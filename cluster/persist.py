@@ -9,11 +9,18 @@ Layout (``<gen>`` is one save's generation)::
     DIR/thresholds-<gen>.npy      # per-topic outlier thresholds (float32)
     DIR/embedding_2d-<gen>.npy    # map coordinates
 
-Saved like the index: new files (created exclusively, so never through a
-symlink), then ``topic_model.json`` swapped in one atomic rename, then the
-previous generation's files removed, all under the folder's writer lock. A
-save killed midway leaves the previous model whole. Loading checks every
-key, type, file name and array shape before use (:class:`ModelFormatError`).
+Saved like the index (:mod:`embed.storage`): new files (created
+exclusively, so never through a symlink), then ``topic_model.json`` swapped
+in one atomic rename, all under the folder's writer lock. The generation it
+replaced is kept for readers that opened it, the one before is removed, so a
+reader never fails because of a writer; a reader slower than two saves sees
+``topic_model.json`` changed and reads again. A save killed midway leaves the
+previous model whole, and a folder holding only what an interrupted first
+save left (``<array>-<12 hex>.npy``, ``.topic_model.json.*.tmp``, the lock)
+is cleaned by the next save. A write error is one-line
+:class:`~embed.errors.SaveError`. Loading refuses a symlinked folder or file
+and checks every key, type, bound, file name and array shape before use
+(:class:`ModelFormatError`); the loaded model records its ``generation_``.
 
 The JSON records a fingerprint of the index (SHA-256 over paragraph ids,
 text hashes and vectors) and, when given, the index directory and the
@@ -31,6 +38,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +49,21 @@ import numpy as np
 
 from cluster.errors import IndexMismatchError, ModelFormatError
 from embed.locking import writer_lock
-from embed.storage import check_target, create_exclusive, manifest_digest, new_generation, plain_name, write_atomic
+from embed.storage import (
+    READ_ATTEMPTS,
+    check_target,
+    create_exclusive,
+    manifest_digest,
+    new_generation,
+    open_regular,
+    parse_json,
+    plain_name,
+    read_npy,
+    read_regular,
+    remove_unneeded,
+    save_failure,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
@@ -55,6 +78,13 @@ MODEL_FILE = "topic_model.json"
 _ARRAYS = ("labels", "fitted_mask", "centroids", "thresholds")
 _ORPHAN = re.compile(r"^(?:labels|fitted_mask|centroids|thresholds|embedding_2d)-[0-9a-f]{12}\.npy$")
 _TEMP = re.compile(r"^\.topic_model\.json\.[A-Za-z0-9_]+\.tmp$")
+#: What an interrupted save of a topic model can leave in a folder without topic_model.json.
+_OWN = re.compile(rf"{_ORPHAN.pattern}|{_TEMP.pattern}")
+_V1_FILES = re.compile(r"^(?:labels|fitted_mask|centroids|thresholds|embedding_2d)\.npy$")
+#: Bounds on what a saved model may hold (checked before use).
+MAX_MODEL_BYTES = 256 << 20
+MAX_TOPICS = 1_000_000
+MAX_LABEL_CHARS = 10_000
 _INIT_PARAMS = (
     "n_neighbors", "n_components", "min_cluster_size", "min_samples", "cluster_selection_method",
     "include_flagged", "outlier_threshold", "n_topics", "language", "n_keywords", "diversity", "random_state",
@@ -108,33 +138,46 @@ def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | No
             "manifest_sha256": manifest_digest(Path(recorded_dir)) if recorded_dir is not None else None,
         },
     }
-    check_target(directory, ModelFormatError, marker=MODEL_FILE)
-    with writer_lock(directory):
-        check_target(directory, ModelFormatError, marker=MODEL_FILE)
+    check_target(directory, ModelFormatError, marker=MODEL_FILE, ours=_OWN)
+    with writer_lock(directory, error=ModelFormatError):
+        check_target(directory, ModelFormatError, marker=MODEL_FILE, ours=_OWN)
         previous = _previous_files(directory)
         gen = new_generation()
-        files = {}
-        for name, array in arrays.items():
-            files[name] = f"{name}-{gen}.npy"
-            with create_exclusive(directory / files[name]) as handle:
-                np.save(handle, array, allow_pickle=False)
-        document.update(generation=gen, files=files, arrays=sorted(arrays))
-        data = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
-        write_atomic(directory / MODEL_FILE, data)
-        for path in directory.iterdir():
-            if path.name in files.values() or path.is_symlink() or not path.is_file():
-                continue
-            if path.name in previous or _ORPHAN.match(path.name) or _TEMP.match(path.name):
-                path.unlink(missing_ok=True)
+        files = {name: f"{name}-{gen}.npy" for name in arrays}
+        created = []
+        try:
+            for name, array in arrays.items():
+                with create_exclusive(directory / files[name]) as handle:
+                    created.append(directory / files[name])
+                    np.save(handle, array, allow_pickle=False)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            document.update(generation=gen, files=files, arrays=sorted(arrays))
+            data = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+            write_atomic(directory / MODEL_FILE, data)
+        except BaseException as exc:
+            if gen not in (_file_text(directory / MODEL_FILE) or ""):
+                for path in created:  # the new generation did not make it (topic_model.json names the old one)
+                    path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise save_failure(directory, exc, "the topic model") from exc
+            raise
+        keep = set(files.values()) | previous
+        remove_unneeded(directory, keep, _DELETABLE)
+    model.generation_ = gen
     logger.info("saved topic model (%d topics) to %s", model.n_topics_, directory)
     return directory
+
+
+_DELETABLE = re.compile(rf"{_ORPHAN.pattern}|{_V1_FILES.pattern}")
 
 
 def _previous_files(directory: Path) -> set[str]:
     """File names the model now in ``directory`` uses (nothing if there is none, or it is unreadable)."""
     try:
-        document = json.loads((directory / MODEL_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
+        document = parse_json(read_regular(directory / MODEL_FILE, ModelFormatError, MODEL_FILE, MAX_MODEL_BYTES),
+                              directory / MODEL_FILE, ModelFormatError, MODEL_FILE)
+    except (OSError, ModelFormatError):
         return set()
     if not isinstance(document, dict):
         return set()
@@ -161,23 +204,71 @@ def _check_document(path: Path, document: object) -> dict[str, Any]:
         if not isinstance(document.get(key), kind) or isinstance(document.get(key), bool):
             found = type(document.get(key)).__name__ if key in document else "missing"
             raise ModelFormatError(f"{path}: {key!r} is {found}, expected {kind.__name__}")
-    if not isinstance(document["index"].get("fingerprint"), str):
+    recorded = document["index"]
+    if not isinstance(recorded.get("fingerprint"), str):
         raise ModelFormatError(f"{path}: 'index' has no 'fingerprint' (str)")
+    if not _is_int(recorded.get("n_paragraphs", 0), 0, 1 << 40) or not all(
+        isinstance(recorded.get(k), (str, type(None))) for k in ("directory", "manifest_sha256")
+    ):
+        raise ModelFormatError(f"{path}: 'index' needs 'n_paragraphs' (an integer >= 0) and 'directory' (text or null)")
     n_topics = document["n_topics"]
+    if not 0 <= n_topics <= MAX_TOPICS:
+        raise ModelFormatError(f"{path}: 'n_topics' is {n_topics}, expected 0..{MAX_TOPICS}")
     for label, pairs in document["keywords"].items():
-        if not (str(label).lstrip("-").isdigit() and -1 <= int(label) < n_topics) or not isinstance(pairs, list):
-            raise ModelFormatError(f"{path}: keywords of topic {label!r}; expected topic ids 0..{n_topics - 1}")
+        if not (_topic_id(label) and -1 <= int(label) < n_topics) or not isinstance(pairs, list):
+            raise ModelFormatError(f"{path}: keywords of topic {label!r:.40}; expected topic ids 0..{n_topics - 1}")
         for pair in pairs:
             if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
-                    and isinstance(pair[1], (int, float))):
-                raise ModelFormatError(f"{path}: keyword entry {pair!r} of topic {label}; expected [word, weight]")
-    for label in document["custom_labels"]:
-        if not (str(label).lstrip("-").isdigit() and int(label) < n_topics):
-            raise ModelFormatError(f"{path}: custom label for topic {label!r}; expected topic ids 0..{n_topics - 1}")
+                    and len(pair[0]) <= MAX_LABEL_CHARS and isinstance(pair[1], (int, float))
+                    and not isinstance(pair[1], bool) and math.isfinite(pair[1])):
+                raise ModelFormatError(f"{path}: keyword entry {pair!r:.80} of topic {label}; expected [word, weight]")
+    for label, text in document["custom_labels"].items():
+        if not (_topic_id(label) and -1 <= int(label) < n_topics):
+            raise ModelFormatError(f"{path}: custom label for topic {label!r:.40}; expected topic ids 0..{n_topics - 1}")
+        if not isinstance(text, str) or len(text) > MAX_LABEL_CHARS:
+            raise ModelFormatError(
+                f"{path}: 'custom_labels' of topic {label} is {text!r:.40}; expected text of at most {MAX_LABEL_CHARS} characters"
+            )
     unknown = set(document["init_params"]) - set(_INIT_PARAMS)
     if unknown:
         raise ModelFormatError(f"{path}: unknown parameters {sorted(unknown)}; expected some of {list(_INIT_PARAMS)}")
+    for name, value in document["init_params"].items():
+        kinds = _PARAM_TYPES[name]
+        bad = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        if not bad and isinstance(value, (int, float)) and not isinstance(value, bool):
+            bad = not math.isfinite(value) or abs(value) > 1 << 31
+        if bad:
+            expected = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            raise ModelFormatError(f"{path}: init_params {name!r} is {value!r:.40}; expected {expected}")
+    stopwords = document.get("extra_stopwords", [])
+    if not isinstance(stopwords, list) or not all(isinstance(w, str) for w in stopwords):
+        raise ModelFormatError(f"{path}: 'extra_stopwords' must be a list of text")
+    share = document.get("raw_outlier_share")
+    if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))):
+        raise ModelFormatError(f"{path}: 'raw_outlier_share' is {share!r:.40}; expected a number or null")
+    if not isinstance(document.get("stopwords_info"), (dict, type(None))):
+        raise ModelFormatError(f"{path}: 'stopwords_info' must be an object or null")
+    arrays = document["arrays"]
+    if not all(isinstance(a, str) for a in arrays) or not set(_ARRAYS) <= set(arrays) <= {*_ARRAYS, "embedding_2d"}:
+        raise ModelFormatError(f"{path}: 'arrays' is {arrays!r:.80}; expected {[*_ARRAYS, 'embedding_2d']}")
     return document
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _topic_id(label: object) -> bool:
+    text = str(label)
+    return len(text) <= 12 and text.lstrip("-").isdigit() and text.count("-") <= 1
+
+
+_PARAM_TYPES: dict[str, tuple[type, ...]] = {
+    "n_neighbors": (int, type(None)), "n_components": (int, type(None)), "min_cluster_size": (int, type(None)),
+    "min_samples": (int, type(None)), "cluster_selection_method": (str,), "include_flagged": (bool,),
+    "outlier_threshold": (int, float, str, type(None)), "n_topics": (int, type(None)), "language": (str,),
+    "n_keywords": (int,), "diversity": (int, float), "random_state": (int, type(None)), "article_context": (int, float),
+}
 
 
 def _phrase_labels(saved: object, n_topics: int) -> dict[int, str]:
@@ -248,15 +339,43 @@ def _history(path: Path, saved: object, n_topics: int) -> list[dict[str, Any]]:
     return saved
 
 
-def read_document(path: Path, check: Callable[[Path, object], dict[str, Any]]) -> dict[str, Any]:
-    """A saved model's JSON document, validated by ``check``; unreadable JSON is a :class:`ModelFormatError`
-    naming the file (shared by topic models and stories)."""
+def read_document(path: Path, check: Callable[[Path, object], dict[str, Any]], limit: int = MAX_MODEL_BYTES) -> dict[str, Any]:
+    """A saved model's JSON document, validated by ``check`` (shared by topic models and stories).
+
+    The file must be a regular file (not a symlink, FIFO or device) of at
+    most ``limit`` bytes, nested at most :data:`embed.storage.MAX_DEPTH`
+    deep; anything else is a :class:`ModelFormatError` naming it."""
+    return _document_and_digest(path, check, limit)[0]
+
+
+def _document_and_digest(path: Path, check: Callable[[Path, object], dict[str, Any]],
+                         limit: int = MAX_MODEL_BYTES) -> tuple[dict[str, Any], str]:
+    """:func:`read_document` and the SHA-256 of the bytes it parsed."""
     try:
-        return check(path, json.loads(path.read_text("utf-8")))
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, ModelFormatError):
-            raise
-        raise ModelFormatError(f"{path}: corrupted ({type(exc).__name__}: {exc})") from exc
+        data = read_regular(path, ModelFormatError, f"a saved {path.name}", limit)
+    except FileNotFoundError:
+        raise ModelFormatError(f"{path}: missing") from None
+    return check(path, parse_json(data, path, ModelFormatError, path.name)), hashlib.sha256(data).hexdigest()
+
+
+def _file_text(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def refuse_symlinked_folder(directory: Path, what: str) -> None:
+    """A saved model's folder must be a real folder, not a symlink to somewhere else."""
+    if directory.is_symlink():
+        raise ModelFormatError(f"{directory}: is a symbolic link; {what} must be a real folder inside the index")
 
 
 def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, prefix: bool = False) -> TopicModel:
@@ -267,9 +386,10 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, pre
     from embed import ParagraphIndex
 
     path = directory / MODEL_FILE
-    if not path.exists():
+    refuse_symlinked_folder(directory, "a topic model folder")
+    if not os.path.lexists(path):
         raise ModelFormatError(f"{directory}: not a saved topic model (no {MODEL_FILE})")
-    document = read_document(path, _check_document)
+    document, digest = _document_and_digest(path, _check_document)
     recorded = document["index"]
     index_dir: Path | None = None
     if index is None:
@@ -301,19 +421,20 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, pre
             f"the index given has {len(index.paragraphs)} paragraphs, fingerprint {fingerprint[:12]}"
             + (f" ({index_dir})" if index_dir else "")
         )
-    arrays = {}
-    files = document.get("files") if document["format_version"] > 1 else {n: f"{n}.npy" for n in document["arrays"]}
-    if not isinstance(files, dict):
-        raise ModelFormatError(f"{path}: 'files' is {type(files).__name__}, expected an object")
-    for name in [*_ARRAYS, *(["embedding_2d"] if "embedding_2d" in document["arrays"] else [])]:
-        file = plain_name(directory, files.get(name), f"{MODEL_FILE}'s {name!r} entry", ModelFormatError)
-        if not file.is_file():
-            raise ModelFormatError(f"{file}: missing; the topic model directory is incomplete")
+    for attempt in range(1, READ_ATTEMPTS + 1):
         try:
-            arrays[name] = np.load(file, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ModelFormatError(f"{file}: unreadable ({exc})") from exc
-    _check_arrays(directory, arrays, len(index.paragraphs), int(document["n_topics"]))
+            arrays = _read_arrays(directory, path, document)
+            _check_arrays(directory, arrays, len(index.paragraphs), int(document["n_topics"]))
+            break
+        except ModelFormatError:
+            now = _file_digest(path)
+            if attempt == READ_ATTEMPTS or now in (digest, None):
+                raise
+            logger.info("%s: a writer saved a new model while it was read; reading that one", directory)
+            fresh, digest = _document_and_digest(path, _check_document)
+            if fresh["index"]["fingerprint"] != document["index"]["fingerprint"]:
+                raise IndexMismatchError(f"{directory}: was refitted on another index while it was read; load it again") from None
+            document = fresh
     init = dict(document["init_params"])
     model = cls(**init, stopwords=document.get("extra_stopwords") or None)
     model.index = index
@@ -333,7 +454,26 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, pre
     model.history_ = _history(path, document.get("history"), model.n_topics_)
     if document.get("stopwords_info") is not None:
         model.stopwords_info_ = document["stopwords_info"]
+    model.generation_ = document.get("generation")
     model._tokens = None
     model._tokenizer = None
     model._spread_labels()
     return model
+
+
+def _read_arrays(directory: Path, path: Path, document: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays ``document`` names, each a regular file inside ``directory`` with a header that fits its size."""
+    files = document.get("files") if document["format_version"] > 1 else {n: f"{n}.npy" for n in document["arrays"]}
+    if not isinstance(files, dict):
+        raise ModelFormatError(f"{path}: 'files' is {type(files).__name__}, expected an object")
+    arrays = {}
+    for name in [*_ARRAYS, *(["embedding_2d"] if "embedding_2d" in document["arrays"] else [])]:
+        file = plain_name(directory, files.get(name), f"{MODEL_FILE}'s {name!r} entry", ModelFormatError)
+        try:
+            with open_regular(file, ModelFormatError, "a topic model array") as handle:
+                arrays[name] = read_npy(handle, file, ModelFormatError)
+        except FileNotFoundError:
+            raise ModelFormatError(f"{file}: missing; the topic model directory is incomplete") from None
+        except OSError as exc:
+            raise ModelFormatError(f"{file}: unreadable ({exc})") from None
+    return arrays

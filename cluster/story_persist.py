@@ -7,7 +7,13 @@ Layout::
 
 Written through a temporary file and ``os.replace`` under the folder's
 writer lock (:func:`embed.storage.write_atomic`), so a save killed midway
-leaves the previous file whole. Stories hold article ids, not row numbers:
+leaves the previous file whole and a reader always reads one whole file
+(it opens it once). Temporary files of killed saves (``.stories.json.*.tmp``)
+are removed by the next save, and a folder holding only those (and the
+lock) is written into. A write error is a one-line
+:class:`~embed.errors.SaveError`. A symlinked folder or file is refused;
+``next_story_id`` is at most the number of articles (each story ever made
+started with at least one article, and articles are never dropped). Stories hold article ids, not row numbers:
 they load against the index they were fitted on *or that index extended*
 (``ParagraphIndex.add``); :meth:`cluster.stories.StoryModel.update` then
 takes in the new articles. An index lacking a saved article is refused
@@ -19,13 +25,15 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cluster.errors import IndexMismatchError, ModelFormatError
-from cluster.persist import read_document
+from cluster.persist import read_document, refuse_symlinked_folder
 from embed.locking import writer_lock
-from embed.storage import check_target, write_atomic
+from embed.storage import check_target, temp_pattern, write_atomic
 
 if TYPE_CHECKING:
     from cluster.stories import StoryModel
@@ -37,6 +45,9 @@ logger = logging.getLogger(__name__)
 FORMAT = "paratopic-stories"
 FORMAT_VERSION = 1
 STORIES_FILE = "stories.json"
+#: Bounds on a saved stories file (checked before use).
+MAX_STORIES_BYTES = 1 << 30
+MAX_ID_CHARS = 10_000
 _PARAMS = ("min_similarity", "vector_weight", "vector_floor", "time_penalty", "time_scale_days", "undated_penalty",
            "language")
 
@@ -58,9 +69,10 @@ def save_stories(model: StoryModel, directory: Path, *, index_dir: Path | None =
         },
     }
     data = json.dumps(document, indent=1, ensure_ascii=False).encode("utf-8")
-    check_target(directory, ModelFormatError, marker=STORIES_FILE)
-    with writer_lock(directory):
-        check_target(directory, ModelFormatError, marker=STORIES_FILE)
+    ours = temp_pattern(STORIES_FILE)
+    check_target(directory, ModelFormatError, marker=STORIES_FILE, ours=ours)
+    with writer_lock(directory, error=ModelFormatError):
+        check_target(directory, ModelFormatError, marker=STORIES_FILE, ours=ours)
         write_atomic(directory / STORIES_FILE, data)
     logger.info("saved %d stories to %s", model.n_stories_, directory)
     return directory
@@ -88,13 +100,33 @@ def _check_document(path: Path, document: object) -> dict[str, Any]:
     unknown = set(document["params"]) - set(_PARAMS)
     if unknown:
         raise ModelFormatError(f"{path}: unknown parameters {sorted(unknown)}; expected some of {list(_PARAMS)}")
+    for name, value in document["params"].items():
+        kind = (str,) if name == "language" else (int, float)
+        if not isinstance(value, kind) or isinstance(value, bool) or (
+            not isinstance(value, str) and not math.isfinite(value)
+        ):
+            raise ModelFormatError(f"{path}: parameter {name!r} is {value!r:.40}; expected {'text' if kind == (str,) else 'a number'}")
+    if len(document["language"]) > 64:
+        raise ModelFormatError(f"{path}: 'language' is {document['language']!r:.40}; expected a language code")
     next_id = document["next_story_id"]
+    n_articles = len(document["articles"])
+    if not 0 <= next_id <= n_articles:
+        raise ModelFormatError(
+            f"{path}: 'next_story_id' is {next_id:.3g}; expected 0..{n_articles} (at most one story per saved article)"
+            if abs(next_id) > 10**15 else
+            f"{path}: 'next_story_id' is {next_id}; expected 0..{n_articles} (at most one story per saved article)"
+        )
+    for doc_id in document["articles"]:
+        if len(doc_id) > MAX_ID_CHARS:
+            raise ModelFormatError(f"{path}: article id {doc_id[:40]!r}... is over {MAX_ID_CHARS} characters")
     stories: dict[int, dict[str, Any]] = {}
     for key, entry in document["stories"].items():
-        if not (key.isdigit() and int(key) < next_id) or not isinstance(entry, dict):
-            raise ModelFormatError(f"{path}: story {key!r}; expected ids 0..{next_id - 1} with an object each")
-        topic, central = entry.get("topic"), entry.get("central")
-        if not (topic is None or (_is_int(topic) and topic >= 0)) or not isinstance(central, str):
+        if not (key.isdigit() and len(key) <= 12 and int(key) < next_id) or not isinstance(entry, dict):
+            raise ModelFormatError(f"{path}: story {key!r:.40}; expected ids 0..{next_id - 1} with an object each")
+        if set(entry) != {"topic", "central"}:
+            raise ModelFormatError(f"{path}: story {key} has keys {sorted(entry)!r:.80}; expected 'topic' and 'central'")
+        topic, central = entry["topic"], entry["central"]
+        if not (topic is None or (_is_int(topic) and 0 <= topic < 1 << 31)) or not isinstance(central, str):
             raise ModelFormatError(f"{path}: story {key}: topic {topic!r} / central {central!r}; "
                                    "expected a topic id or null and an article id")
         stories[int(key)] = entry
@@ -114,9 +146,10 @@ def load_stories(cls: type[StoryModel], directory: Path, index: Any = None) -> S
     from embed import ParagraphIndex
 
     path = directory / STORIES_FILE
-    if not path.is_file():
+    refuse_symlinked_folder(directory, "a stories folder")
+    if not os.path.lexists(path):
         raise ModelFormatError(f"{directory}: not saved stories (no {STORIES_FILE})")
-    document = read_document(path, _check_document)
+    document = read_document(path, _check_document, MAX_STORIES_BYTES)
     index_dir = None
     if index is None:
         if not document["index"].get("directory"):

@@ -19,6 +19,7 @@ from embed.errors import (
     MissingDependencyError,
     ModelLoadError,
     ParatopicError,
+    SaveError,
 )
 from embed.index import ParagraphIndex
 from embed.locking import writer_lock
@@ -49,4 +50,5 @@ __all__ = [
     "EmbedderMismatchError",
     "ModelLoadError",
     "MissingDependencyError",
+    "SaveError",
 ]

@@ -12,6 +12,7 @@ __all__ = [
     "MissingDependencyError",
     "IndexLockedError",
     "IndexChangedError",
+    "SaveError",
 ]
 
 
@@ -46,3 +47,8 @@ class IndexLockedError(ParatopicError):
 
 class IndexChangedError(ParatopicError):
     """An index was saved by another writer after this one was loaded; saving would lose that writer's work."""
+
+
+class SaveError(ParatopicError, OSError):
+    """A save could not write its files (disk full, read-only folder, no permission, ...). The message names
+    the path and the cause in one line; what was saved there before is intact."""

@@ -43,11 +43,11 @@ from embed import grouping
 from embed.ann import AUTO_COMPACT_FROM, build_ivfsq
 from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, embedder_from_description, load_embedder
-from embed.errors import EmbedderMismatchError, InputError
+from embed.errors import EmbedderMismatchError, IndexFormatError, InputError
 from embed.hygiene import flag_paragraphs
 from embed.reading import PARAGRAPH_COLUMNS, Source, read_corpus
 from embed.results import RESULT_COLUMNS, SearchResults
-from embed.storage import FORMAT, FORMAT_VERSION, load_index, save_index
+from embed.storage import FORMAT, FORMAT_VERSION, load_index, manifest_digest, save_index
 
 __all__ = ["ParagraphIndex", "BuildStats", "AUTO_EXACT_LIMIT", "INDEX_KINDS"]
 
@@ -474,9 +474,14 @@ class ParagraphIndex:
         Refuses a non-empty folder that is not an index, and an index that
         another writer saved after this one was loaded from it
         (:class:`IndexChangedError`: saving would drop that writer's work).
+        A write that fails (disk full, read-only folder) raises
+        :class:`~embed.errors.SaveError`; the index on disk is then unchanged.
         """
         directory = Path(directory)
-        self._origin = save_index(self, directory, self.manifest(), getattr(self, "_origin", None))
+        manifest = self.manifest()
+        self._origin = save_index(self, directory, manifest, getattr(self, "_origin", None))
+        self.directory = directory
+        self.generation = manifest["generation"]
         logger.info("saved index of %d paragraphs to %s", len(self), directory)
         return directory
 
@@ -485,19 +490,45 @@ class ParagraphIndex:
         """Open a saved index. Files are checked against the manifest's
         checksums. An ``embedder`` other than the one the index was built
         with is refused (:class:`EmbedderMismatchError`); without one, the
-        recorded embedder is loaded when first needed."""
+        recorded embedder is loaded when first needed.
+
+        A load never fails because a writer is saving the same folder (see
+        :mod:`embed.storage`). The loaded index keeps working on the
+        generation it read (:attr:`generation`) whatever is saved later;
+        :meth:`is_stale` says whether a newer one is on disk."""
         directory = Path(directory)
         manifest, paragraphs, vectors, index, origin = load_index(directory, PARAGRAPH_COLUMNS)
+        kind = manifest.get("requested_kind", "auto")
+        if kind not in INDEX_KINDS:
+            raise IndexFormatError(
+                f"{directory / 'manifest.json'}: 'requested_kind' is {kind!r:.80}; expected one of {INDEX_KINDS}"
+            )
         result = cls(
-            paragraphs, vectors, embedder_description=manifest["embedder"], kind=manifest.get("requested_kind", "auto"),
+            paragraphs, vectors, embedder_description=manifest["embedder"], kind=kind,
             faiss_index=index, sources=manifest.get("sources", []),
         )
         result._origin = origin
+        result.directory = directory
+        result.generation = manifest.get("generation")
         if embedder is not None:
             model = embedder if isinstance(embedder, Embedder) else load_embedder(embedder)
             result._check_embedder(model)
             result._embedder = model
         return result
+
+    #: The folder this index was loaded from or last saved to (None for one only built).
+    directory: Path | None = None
+    #: The saved generation this index holds (the manifest's ``generation``), None if never saved.
+    generation: str | None = None
+
+    def is_stale(self) -> bool:
+        """True when the folder this index was loaded from (or saved to) now
+        holds a newer save than the one in memory; load it again to see it.
+        False for an index never saved."""
+        origin = getattr(self, "_origin", None)
+        if origin is None:
+            return False
+        return manifest_digest(Path(origin[0])) != origin[1]
 
     # ---------------------------------------------------------------- display
     def info(self) -> dict[str, Any]:

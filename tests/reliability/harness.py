@@ -110,3 +110,178 @@ def writer_setup(root: Path, seeds: Path, embedder: Any = None) -> None:
             shutil.copy(file, root / name)
     ParagraphIndex.build(seeds, embedder=embedder)
     ParagraphIndex.build(root / "base", embedder=embedder).save(root / "index")
+
+
+# ------------------------------------------------------------------ saved state: readers, writers, interrupted saves
+KINDS = ("index", "topics", "stories")
+
+#: Re-saves one kind of saved state in a loop, printing a line per save (argv: kind, index folder).
+WRITER_LOOP = r"""
+import sys
+from pathlib import Path
+kind, folder = sys.argv[1], Path(sys.argv[2])
+from embed import ParagraphIndex
+if kind == "index":
+    obj = ParagraphIndex.load(folder)
+    save = lambda: obj.save(folder)
+elif kind == "topics":
+    from cluster import TopicModel
+    obj = TopicModel.load(folder / "topics", index=folder)
+    save = lambda: obj.save(folder / "topics", index_dir=folder)
+else:
+    from cluster import StoryModel
+    obj = StoryModel.load(folder / "stories", folder)
+    save = lambda: obj.save(folder / "stories", index_dir=folder)
+print("ready", flush=True)
+while True:
+    save()
+    print("saved", flush=True)
+"""
+
+
+def load_kind(kind: str, folder: Path, index: Any = None) -> Any:
+    """Load one kind of saved state from an index folder (``index``: the loaded index, for topics and stories)."""
+    if kind == "index":
+        return ParagraphIndex.load(folder)
+    if kind == "topics":
+        from cluster import TopicModel
+
+        return TopicModel.load(folder / "topics", index=index if index is not None else folder)
+    from cluster import StoryModel
+
+    return StoryModel.load(folder / "stories", index if index is not None else folder)
+
+
+def save_kind(kind: str, obj: Any, folder: Path) -> None:
+    """Save ``obj`` (loaded by :func:`load_kind`) back into the index folder ``folder``."""
+    if kind == "index":
+        obj.save(folder)
+    else:
+        obj.save(folder / kind, index_dir=folder)
+
+
+def reader_race(kind: str, folder: Path, loads: int, *, repo: Path) -> dict[str, Any]:
+    """Load ``kind`` from ``folder`` ``loads`` times while another process re-saves it in a loop;
+    returns loads, failed loads, the writer's saves meanwhile and the first failure."""
+    import os
+    import subprocess
+    import sys
+
+    index = ParagraphIndex.load(folder) if kind != "index" else None
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    writer = subprocess.Popen([sys.executable, "-c", WRITER_LOOP, kind, str(folder)], cwd=repo, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    failed, first = 0, ""
+    try:
+        assert writer.stdout is not None
+        line = writer.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"the writer did not start: {line}{writer.stderr.read() if writer.stderr else ''}")
+        for _ in range(loads):
+            try:
+                load_kind(kind, folder, index)
+            except Exception as exc:  # noqa: BLE001 - every failed read counts
+                failed += 1
+                first = first or f"{type(exc).__name__}: {exc}"
+    finally:
+        writer.terminate()
+        out, err = writer.communicate(timeout=60)
+    saves = out.count("saved")
+    return {"kind": kind, "loads": loads, "failed": failed, "saves": saves, "first_failure": first}
+
+
+#: Saves one kind of state with an injected failure at the ``point``-th write step (argv: kind, source folder,
+#: target folder, point, how): "kill" ends the process there at once (like SIGKILL), "enospc" raises a full disk.
+INTERRUPTED_SAVE = r"""
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[6])
+from harness import injected, load_kind, save_kind
+kind, source, target, point, how = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+obj = load_kind(kind, source)
+with injected(point, how) as steps:
+    save_kind(kind, obj, target)
+print("completed", steps[0], flush=True)
+"""
+
+
+class injected:
+    """Within the block, the ``point``-th write step (creating, syncing, renaming, deleting a file, writing an
+    array) fails: ``how`` "kill" ends the process on the spot (``os._exit``, nothing cleaned up), "enospc" /
+    "erofs" / "eacces" raise that OSError. ``as steps``: a one-item list counting the steps seen. With
+    ``within``, only steps on files below that folder count (libraries write temporary files of their own)."""
+
+    def __init__(self, point: int, how: str, within: Path | None = None) -> None:
+        self.point, self.how, self.steps = point, how, [0]
+        self.within = str(Path(within).resolve()) if within is not None else None
+
+    def _counts(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        import os
+
+        if self.within is None:
+            return True
+        candidates = [kwargs.get("dir"), *args[:2]]
+        for value in candidates:
+            if hasattr(value, "fileno"):
+                value = value.fileno()
+            if isinstance(value, int) and not isinstance(value, bool):
+                try:
+                    value = os.readlink(f"/proc/self/fd/{value}")
+                except OSError:
+                    continue
+            if isinstance(value, (str, Path)) and os.path.abspath(value).startswith(self.within):
+                return True
+        return False
+
+    def __enter__(self) -> list[int]:
+        import errno
+        import os
+        import tempfile
+
+        import numpy as np
+
+        import cluster.persist
+        import embed.storage
+
+        self._saved = []
+
+        def wrap(owner: Any, name: str) -> None:
+            original = getattr(owner, name)
+
+            def step(*args: Any, **kwargs: Any) -> Any:
+                if not self._counts(args, kwargs):
+                    return original(*args, **kwargs)
+                self.steps[0] += 1
+                if self.steps[0] == self.point:
+                    if self.how == "kill":
+                        os._exit(137)
+                    code = {"enospc": errno.ENOSPC, "erofs": errno.EROFS, "eacces": errno.EACCES}[self.how]
+                    raise OSError(code, os.strerror(code))
+                return original(*args, **kwargs)
+
+            self._saved.append((owner, name, original))
+            setattr(owner, name, step)
+
+        for owner, name in ((os, "fsync"), (os, "replace"), (os, "unlink"), (tempfile, "mkstemp"), (np, "save"),
+                            (embed.storage, "create_exclusive"), (cluster.persist, "create_exclusive")):
+            wrap(owner, name)
+        return self.steps
+
+    def __exit__(self, *exc: Any) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
+
+
+def interrupted_save(kind: str, source: Path, target: Path, point: int, how: str, *, repo: Path) -> tuple[bool, str]:
+    """Run a save of ``kind`` from ``source`` into ``target`` with failure ``how`` at ``point`` in a fresh
+    process; returns (whether the save completed because it has fewer steps, what the process said)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_SAVE, kind, str(source), str(target), str(point), how,
+         str(Path(__file__).parent)], cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )
+    return result.returncode == 0 and "completed" in result.stdout, (result.stdout + result.stderr)[-2000:]
