@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 FORMAT = "paratopic-stories"
 FORMAT_VERSION = 1
 STORIES_FILE = "stories.json"
-_PARAMS = ("min_similarity", "vector_weight", "vector_floor", "time_penalty", "time_scale_days", "undated_penalty",
-           "language")
+_PARAMS = ("min_similarity", "vector_weight", "fact_weight", "vector_floor", "time_penalty", "time_grace_days",
+           "time_scale_days", "undated_penalty", "background_z", "language")
 
 
 def save_stories(model: StoryModel, directory: Path, *, index_dir: Path | None = None) -> Path:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,14 +49,16 @@ import pandas as pd
 import scipy.sparse as sp
 
 __all__ = [
-    "Articles", "StorySignals", "article_table", "paragraph_runs", "word_matrix", "components", "average_linkage",
-    "cluster_articles",
+    "Articles", "StorySignals", "article_table", "paragraph_runs", "word_matrix", "fact_counts", "fact_matrix",
+    "background_threshold", "components", "average_linkage", "cluster_articles",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Similarity entries computed per block (rows x articles) when searching pairs.
 BLOCK_ENTRIES = 4_000_000
+#: Articles whose pairs measure a collection's background similarity (:func:`background_threshold`).
+BACKGROUND_SAMPLE = 400
 
 
 @dataclass
@@ -166,6 +169,73 @@ def word_matrix(counts: Sequence[Counter[str]], language: str) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ matrix, dtype=np.float32)
 
 
+#: Numbers (``66``, ``3,5``, ``2-1``), words, and the marks that end a sentence or open a parenthesis.
+_FACT_TOKENS = re.compile(r"\d+(?:[.,/]\d+)*(?:\s?[-–]\s?\d+)?|[^\W\d_][\w'’]*|[.!?:;\"“”…(]", re.UNICODE)
+_CALENDAR = re.compile(r"^\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?$")  # 19/5, 19.5.2016: a date, not a fact
+#: Words after which a number is a date or a time ("ngày 21-5", "tháng 6", "năm 2016", "lúc 9"), not a fact.
+_CALENDAR_WORDS = frozenset({"ngày", "tháng", "năm", "lúc", "sáng", "trưa", "chiều", "tối", "đêm", "day", "on",
+                             "in", "at", "since", "year", "month"})
+
+
+def fact_counts(text: str) -> Counter[str]:
+    """The checkable facts of a text: names and numbers, counted.
+
+    Names are runs of capitalised words (``Jens Stoltenberg``, ``Hà Nội``,
+    ``MS``): each adjacent pair of a run, and each word of it that does not
+    open a sentence (a capital there says nothing). Numbers are figures,
+    scores and counts (``66``, ``3.5``, ``2-1``); calendar numbers (``19/5``,
+    a number after ``ngày``, ``tháng``, ``năm``, ...) are left out: in a news
+    day every event shares them. Lower case; numbers are prefixed ``#``.
+    """
+    out: Counter[str] = Counter()
+    run: list[tuple[str, bool]] = []
+    previous, opening = "", True
+
+    def flush() -> None:
+        for word, first in run:
+            if not first:
+                out[word] += 1
+        for (a, _), (b, _) in zip(run, run[1:]):
+            out[f"{a} {b}"] += 1
+        run.clear()
+
+    for match in _FACT_TOKENS.finditer(text):
+        token = match.group(0)
+        if not token[0].isalnum():
+            flush()
+            opening, previous = True, token
+            continue
+        if token[0].isdigit():
+            flush()
+            if not _CALENDAR.match(token) and previous not in _CALENDAR_WORDS:
+                out["#" + re.sub(r"\s", "", token).replace(",", ".").replace("–", "-")] += 1
+        elif token[0].isupper():
+            run.append((token.lower(), opening))
+        else:
+            flush()
+        opening, previous = False, token.lower()
+    flush()
+    return out
+
+
+def fact_matrix(counts: Sequence[Counter[str]]) -> sp.csr_matrix:
+    """Unit rows of sublinear TF x the collection's IDF (``log((n + 1) / (df + 1))``: a fact every article
+    states weighs nothing, one only a few share weighs most). Articles without facts get a zero row."""
+    vocabulary: dict[str, int] = {}
+    rows, cols, tf = [], [], []
+    for r, facts in enumerate(counts):
+        for fact, count in facts.items():
+            rows.append(r)
+            cols.append(vocabulary.setdefault(fact, len(vocabulary)))
+            tf.append(1.0 + math.log(count))
+    columns = np.asarray(cols, dtype=np.int64)
+    idf = np.log((len(counts) + 1) / (np.bincount(columns, minlength=len(vocabulary)) + 1))
+    values = np.asarray(tf, dtype=np.float64) * idf[columns] if cols else np.zeros(0)
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(counts), len(vocabulary)), dtype=np.float64)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ matrix, dtype=np.float32)
+
+
 @dataclass
 class StorySignals:
     """Paragraph vectors by article, word vectors and dates, and the rule that turns a pair into one similarity.
@@ -179,12 +249,20 @@ class StorySignals:
     starts: np.ndarray
     counts: np.ndarray
     words: sp.csr_matrix
+    facts: sp.csr_matrix
     days: np.ndarray  # days since the epoch, NaN when unknown
     vector_weight: float
+    fact_weight: float
     vector_floor: float
     time_penalty: float
+    time_grace_days: float
     time_scale_days: float
     undated_penalty: float
+
+    @property
+    def word_weight(self) -> float:
+        """Share of the rare-word cosine: what the alignment and the facts leave."""
+        return max(0.0, 1.0 - self.vector_weight - self.fact_weight)
 
     def _rows_of(self, articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Paragraph rows of ``articles`` (in order) and where each article's run starts."""
@@ -211,14 +289,21 @@ class StorySignals:
 
     def similarity(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(len(rows), len(cols)) story similarity between articles ``rows`` and ``cols``."""
-        stretched = (self.align(rows, cols) - self.vector_floor) / (1.0 - self.vector_floor)
-        out = self.vector_weight * np.clip(stretched, -1.0, 1.0).astype(np.float64)
-        if self.vector_weight < 1.0:
-            out += (1.0 - self.vector_weight) * (self.words[rows] @ self.words[cols].T).toarray()
+        out = self.content_similarity(rows, cols)
         if self.time_penalty or self.undated_penalty:
             apart = np.abs(self.days[rows][:, None] - self.days[cols][None, :])
-            penalty = self.time_penalty * np.minimum(apart / self.time_scale_days, 1.0)
-            out -= np.where(np.isnan(apart), self.undated_penalty, penalty)
+            late = np.clip((apart - self.time_grace_days) / self.time_scale_days, 0.0, 1.0)
+            out -= np.where(np.isnan(apart), self.undated_penalty, self.time_penalty * late)
+        return out
+
+    def content_similarity(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The story similarity without the dates: alignment, rare words and facts."""
+        stretched = (self.align(rows, cols) - self.vector_floor) / (1.0 - self.vector_floor)
+        out = self.vector_weight * np.clip(stretched, -1.0, 1.0).astype(np.float64)
+        if self.word_weight > 0.0:
+            out += self.word_weight * (self.words[rows] @ self.words[cols].T).toarray()
+        if self.fact_weight > 0.0:
+            out += self.fact_weight * (self.facts[rows] @ self.facts[cols].T).toarray()
         return out
 
 
@@ -238,6 +323,28 @@ def days_since_epoch(dates: pd.Series | np.ndarray) -> np.ndarray:
     out = values.astype(np.int64).astype(np.float64) / 86_400.0
     out[np.isnat(values)] = np.nan
     return out
+
+
+def background_threshold(signals: StorySignals, members: np.ndarray, min_similarity: float, z: float | None,
+                         sample: int = BACKGROUND_SAMPLE, seed: int = 0) -> float:
+    """The merge threshold for ``members``: ``min_similarity``, raised to the collection's background level
+    ``median + z * MAD`` (MAD scaled to a standard deviation) of the content similarity of its pairs, when that
+    is higher; None = ``min_similarity`` as is. Nearly every pair of a collection reports two different
+    events, so the median and MAD describe unrelated articles, whatever the form of the articles (a lead, a
+    block, paragraphs) and however close their subjects (one section, one day); up to ``sample`` articles
+    (drawn with ``seed``) are used."""
+    if z is None or len(members) < 3:
+        return float(min_similarity)
+    chosen = members if len(members) <= sample else np.sort(np.random.default_rng(seed).choice(members, sample, replace=False))
+    step = signals.block_rows(len(chosen))
+    scores = np.concatenate([
+        signals.content_similarity(chosen[start:start + step], chosen)[
+            np.triu_indices(min(step, len(chosen) - start), 1 + start, len(chosen))]
+        for start in range(0, len(chosen), step)
+    ])
+    median = float(np.median(scores))
+    mad = 1.4826 * float(np.median(np.abs(scores - median)))
+    return max(float(min_similarity), median + z * mad)
 
 
 def components(signals: StorySignals, members: np.ndarray, min_similarity: float) -> list[np.ndarray]:
