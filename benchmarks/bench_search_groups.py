@@ -67,9 +67,9 @@ def with_stories(index: ParagraphIndex, **params: object) -> ParagraphIndex:
 
 
 #: StoryModel's defaults before the news-day work (issue 19): the "before" of the news-day table.
-STORIES_BEFORE = {"min_similarity": 0.25, "vector_weight": 0.5, "fact_weight": 0.0, "time_grace_days": 0.0,
+STORIES_BEFORE = {"min_similarity": 0.25, "vector_weight": 0.5, "fact_weight": 0.0, "short_allowance": 0.0, "time_grace_days": 0.0,
                   "undated_penalty": 0.07, "background_z": None}
-NEWS_DAY_DRAWS = 4
+NEWS_DAY_DRAWS = 2
 
 
 def news_day_search(articles: pd.DataFrame, draws: int = NEWS_DAY_DRAWS) -> list[list[object]]:

@@ -90,9 +90,10 @@ class StoryModel:
     def __init__(
         self,
         *,
-        min_similarity: float = 0.24,
+        min_similarity: float = 0.29,
         vector_weight: float = 0.4,
         fact_weight: float = 0.2,
+        short_allowance: float = 0.06,
         vector_floor: float = 0.8,
         time_penalty: float = 0.4,
         time_grace_days: float = 1.0,
@@ -104,6 +105,7 @@ class StoryModel:
         self.min_similarity = min_similarity
         self.vector_weight = vector_weight
         self.fact_weight = fact_weight
+        self.short_allowance = short_allowance
         self.vector_floor = vector_floor
         self.time_penalty = time_penalty
         self.time_grace_days = time_grace_days
@@ -119,6 +121,7 @@ class StoryModel:
             "vector_weight": 0.0 <= self.vector_weight <= 1.0,
             "fact_weight": 0.0 <= self.fact_weight <= 1.0 - self.vector_weight,
             "vector_floor": -1.0 <= self.vector_floor < 1.0,
+            "short_allowance": 0.0 <= self.short_allowance <= 1.0,
             "time_penalty": self.time_penalty >= 0.0,
             "time_grace_days": self.time_grace_days >= 0.0,
             "time_scale_days": self.time_scale_days > 0.0,
@@ -171,7 +174,7 @@ class StoryModel:
         return StorySignals(
             paragraphs=paragraphs, starts=starts, counts=counts, words=words, facts=facts,
             days=signals_mod.days_since_epoch(articles.frame["date"]), vector_weight=float(self.vector_weight),
-            fact_weight=float(self.fact_weight), vector_floor=float(self.vector_floor),
+            fact_weight=float(self.fact_weight), short_allowance=float(self.short_allowance), vector_floor=float(self.vector_floor),
             time_penalty=float(self.time_penalty), time_grace_days=float(self.time_grace_days),
             time_scale_days=float(self.time_scale_days), undated_penalty=float(self.undated_penalty),
         )

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 FORMAT = "paratopic-stories"
 FORMAT_VERSION = 1
 STORIES_FILE = "stories.json"
-_PARAMS = ("min_similarity", "vector_weight", "fact_weight", "vector_floor", "time_penalty", "time_grace_days",
+_PARAMS = ("min_similarity", "vector_weight", "fact_weight", "short_allowance", "vector_floor", "time_penalty", "time_grace_days",
            "time_scale_days", "undated_penalty", "background_z", "language")
 
 

@@ -59,6 +59,10 @@ logger = logging.getLogger(__name__)
 BLOCK_ENTRIES = 4_000_000
 #: Articles whose pairs measure a collection's background similarity (:func:`background_threshold`).
 BACKGROUND_SAMPLE = 400
+#: Distinct words from which an article counts as short (full allowance) and as long (none); in between the
+#: allowance falls with the log of the word count. A ViMs lead (title + sapo) has 17-41 distinct words, a
+#: ViMs article 74-297 (5th-95th percentiles).
+SHORT_WORDS, LONG_WORDS = 30, 100
 
 
 @dataclass
@@ -253,6 +257,7 @@ class StorySignals:
     days: np.ndarray  # days since the epoch, NaN when unknown
     vector_weight: float
     fact_weight: float
+    short_allowance: float
     vector_floor: float
     time_penalty: float
     time_grace_days: float
@@ -304,7 +309,20 @@ class StorySignals:
             out += self.word_weight * (self.words[rows] @ self.words[cols].T).toarray()
         if self.fact_weight > 0.0:
             out += self.fact_weight * (self.facts[rows] @ self.facts[cols].T).toarray()
+        if self.short_allowance > 0.0:
+            short = self.shortness()
+            out += self.short_allowance * np.maximum(short[rows][:, None], short[cols][None, :])
         return out
+
+    def shortness(self) -> np.ndarray:
+        """Per article, 1 for :data:`SHORT_WORDS` distinct words or fewer, 0 from :data:`LONG_WORDS`, log-linear
+        in between: two short texts of one event share fewer words and facts than two long ones."""
+        if not hasattr(self, "_shortness"):
+            n = np.maximum(self.words.getnnz(axis=1), 1).astype(np.float64)
+            self._shortness = np.clip(np.log(LONG_WORDS / n) / np.log(LONG_WORDS / SHORT_WORDS), 0.0, 1.0)
+            if self.words.shape[1] == 0:  # no words were counted (word weight 0): no allowance
+                self._shortness = np.zeros(self.words.shape[0])
+        return self._shortness
 
 
 def paragraph_runs(vectors: np.ndarray, articles: Articles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
