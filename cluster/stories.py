@@ -69,21 +69,29 @@ class StoryModel:
         min_similarity: two groups of articles merge while their average story
             similarity is at least this (in [-1, 1]; higher = tighter stories).
         vector_weight: share of the paragraph alignment (each paragraph's best
-            cosine in the other article, averaged) in the similarity; the rest
-            is the rare-word cosine (1 = vectors only).
+            cosine in the other article, averaged) in the similarity.
+        fact_weight: share of the fact cosine (names and numbers both state);
+            the rest (``1 - vector_weight - fact_weight``) is the rare-word cosine.
+        short_allowance: added to the similarity of a pair with a short article
+            (a title + lead), fading out with length
+            (:data:`cluster.story_signals.SHORT_WORDS` to ``LONG_WORDS`` distinct words).
         vector_floor: alignment mapped to 0 (e5 puts different news events near 0.82).
         time_penalty: taken off the similarity of two dated articles published
-            ``time_scale_days`` or more apart (0 = dates ignored).
-        time_scale_days: days over which the penalty grows linearly to ``time_penalty``.
+            ``time_grace_days + time_scale_days`` or more apart (0 = dates ignored).
+        time_grace_days: days apart that cost nothing (one event is reported over a day or two).
+        time_scale_days: days over which the penalty then grows linearly to ``time_penalty``.
         undated_penalty: taken off the similarity of a pair where a date is
-            unknown (the difference between the thresholds tuned with and
-            without dates).
+            unknown (0: dates never make a pair more alike than no dates do).
+        background_z: the merge threshold is raised to the collection's
+            background, the median + ``background_z`` MADs of its pairs' content
+            similarity, where that exceeds ``min_similarity`` (None = never).
         language: ``"auto"``, ``"vi"``, ``"en"`` or ``"other"`` for the words.
 
     Attributes (after :meth:`fit`):
         labels_: story id of each index row (-1: its article has no usable paragraph).
         article_stories_: ``{doc_id: story id}`` of every clustered article.
         n_stories_: number of stories (single-article stories included).
+        threshold_: the merge threshold used (``min_similarity`` or the collection's background).
         language_: the language used for the words.
     """
 

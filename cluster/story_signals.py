@@ -3,9 +3,11 @@
 For a pair of articles A, B the story similarity is
 
     ``vector_weight * clip((align(A, B) - vector_floor) / (1 - vector_floor), -1, 1)``
-    ``+ (1 - vector_weight) * rare-word cosine(A, B)``
-    ``- time_penalty * min(days apart / time_scale_days, 1)`` when both are dated,
-    ``- undated_penalty`` otherwise
+    ``+ (1 - vector_weight - fact_weight) * rare-word cosine(A, B)``
+    ``+ fact_weight * fact cosine(A, B)``
+    ``+ short_allowance * max(shortness(A), shortness(B))``
+    ``- time_penalty * clip((days apart - time_grace_days) / time_scale_days, 0, 1)`` when both are dated
+    (``- undated_penalty``, 0 by default, otherwise)
 
 - *align* aggregates the paragraph vectors: each paragraph of A is matched
   with its most similar paragraph of B, the cosines are averaged, and the two
@@ -22,17 +24,36 @@ For a pair of articles A, B the story similarity is
   collection (words every article of the collection shares, such as its
   common subject, say little about which event an article reports); other
   languages use the collection's IDF alone.
-- *days apart*: one event is reported within days. A pair with an unknown
-  date pays ``undated_penalty`` instead: tuned with and without dates, the
-  best thresholds differ by that much, so an undated pair must be as similar
-  as it would have to be if dates were never used.
+- *fact cosine* is the cosine of TF-IDF vectors (the collection's IDF) of
+  the names and numbers an article states (:func:`fact_counts`: ``Jens
+  Stoltenberg``, ``Hà Nội``, ``66``, ``2-1``; calendar numbers left out,
+  since every event of a news day shares them). Two reports of one event
+  name the same people and places and give the same figures and scores; two
+  football matches of one evening do not.
+- *shortness* is 1 for an article of :data:`SHORT_WORDS` distinct words or
+  fewer (a title + lead), 0 from :data:`LONG_WORDS`: two leads of one event
+  share fewer words and facts than two full reports, so their score gets a
+  small allowance.
+- *days apart*: one event is reported within days. Dates only ever lower a
+  score: a pair within ``time_grace_days`` scores as an undated pair does
+  (before, an undated pair paid 0.07 that a same-day pair did not, so adding
+  dates merged same-day events), and pairs further apart pay a growing
+  penalty. The threshold is therefore tuned on content alone (news-day draws
+  with dates removed), and the dates add what they can on top.
+- The merge threshold is ``min_similarity``, raised to the collection's
+  background level where that is higher (:func:`background_threshold`: the
+  median plus ``background_z`` MADs of its pairs' content similarity): in a
+  small collection of one subject (the five seed articles, all on Russia
+  and North Korea) every pair looks alike, and only a threshold above that
+  background keeps the events apart.
 
 Each pair's score depends only on the two articles and the collection's word
 statistics, so the clustering can be split exactly: average-linkage clusters
 at a threshold never cross the connected components of the graph of pairs at
 or above it (:func:`components`), found block by block in bounded memory.
 
-Measured on the tuning half of ViMs (150 events): ``benchmarks/bench_stories.py``.
+Tuned on the tuning half of ViMs (150 events; as ViMs dates them, and news-day draws of it, as paragraphs
+and as title + lead, with and without dates): ``benchmarks/bench_stories.py``.
 """
 
 from __future__ import annotations
