@@ -21,20 +21,20 @@ later give it company without changing its id. ``story_info(min_articles=2)``
 lists only stories told by several articles. Paragraphs of articles with no
 usable paragraph (all boilerplate or empty) are labelled -1.
 
-Defaults tuned on a random half of ViMs' events (300 events, 1,945 articles
-from many outlets) and checked, untouched, on the other half; article-level
-ARI against the events, on the same article vectors
-(``benchmarks/results/stories.md``):
+Defaults tuned on a fixed half of ViMs' events (``benchmarks/vims.py``), as
+ViMs dates them and in news-day draws (same-day events, several per
+section, with and without dates, as paragraphs and as title + lead), and
+checked, untouched, on the other half; article-level ARI
+(``benchmarks/results/stories.md``, means over 3 draws):
 
-==========================================  ===========  ========  =======
-method                                      tuning half  held-out  all 300
-==========================================  ===========  ========  =======
-StoryModel (defaults)                       0.987        0.964     0.961
-HDBSCAN, min_cluster_size 2, cosine         0.942        0.912     0.904
-agglomerative, cosine threshold (tuned)     0.924        0.908     0.900
-BERTopic defaults                           0.274        0.265     0.238
-KMeans told the true k (oracle)             0.926        0.911     0.906
-==========================================  ===========  ========  =======
+==============================================  ======  =====  =======  ========
+collection                                      before  after  HDBSCAN  KMeans k
+==============================================  ======  =====  =======  ========
+ViMs, all 300 events, as dated                  0.961   0.962  0.904    0.906
+held-out news day, paragraphs, no dates         0.985   0.988  0.965    0.979
+held-out news day, one block, no dates          0.973   0.967  0.983    0.971
+held-out news day, title + lead, no dates       0.903   0.955  0.940    0.913
+==============================================  ======  =====  =======  ========
 """
 
 from __future__ import annotations
