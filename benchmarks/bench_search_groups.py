@@ -25,6 +25,7 @@ Writes ``benchmarks/results/search_groups.md``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import platform
 import time
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import vims
 from vims import VIMS
 
 from embed import ParagraphIndex
@@ -54,14 +56,55 @@ def load() -> tuple[pd.DataFrame, ParagraphIndex]:
     return articles, ParagraphIndex.build(frame)
 
 
-def with_stories(index: ParagraphIndex) -> ParagraphIndex:
-    """The index with a ``story`` column from a :class:`cluster.StoryModel` fitted on it (no event labels
-    are seen), so that search groups hits by story first."""
+def with_stories(index: ParagraphIndex, **params: object) -> ParagraphIndex:
+    """The index with a ``story`` column from a :class:`cluster.StoryModel` (``params`` over its defaults)
+    fitted on it (no event labels are seen), so that search groups hits by story first."""
     from cluster import StoryModel
 
     table = index.paragraphs.copy()
-    table["story"] = StoryModel().fit(index).labels_
+    table["story"] = StoryModel(**params).fit(index).labels_
     return ParagraphIndex(table, index.vectors, embedder=index.embedder)
+
+
+#: StoryModel's defaults before the news-day work (issue 19): the "before" of the news-day table.
+STORIES_BEFORE = {"min_similarity": 0.25, "vector_weight": 0.5, "fact_weight": 0.0, "short_allowance": 0.0, "time_grace_days": 0.0,
+                  "undated_penalty": 0.07, "background_z": None}
+NEWS_DAY_DRAWS = 2
+
+
+def news_day_search(articles: pd.DataFrame, draws: int = NEWS_DAY_DRAWS) -> list[list[object]]:
+    """Grouped search on news-day draws of the held-out half (benchmarks/vims.py, seeds 1000 + i, dated): per
+    mode, nDCG@10, recall@10, members per query and the share of members from another event than their
+    leader's, over every query of every draw (each article's lead as the query)."""
+    events = vims.halves(articles)["held-out"]
+    totals: dict[str, list[dict[str, object]]] = {}
+    for i, form in itertools.product(range(draws), ("paragraphs", "lead")):
+        draw = vims.news_day(articles, events, 1000 + i)
+        index = ParagraphIndex.build(vims.in_form(draw, form), show_progress=False)
+        queries = draw[draw["summary"].str.strip() != ""].copy()
+        by_event = draw.groupby("event")["id"].apply(set).to_dict()
+        queries["positives"] = [by_event[e] - {q} for e, q in zip(queries["event"], queries["id"])]
+        event_of = dict(zip(draw["id"], draw["event"]))
+        vectors = index.embedder.embed_queries(queries["summary"].tolist())
+        doc_of = index.paragraphs["doc_id"].to_numpy()
+        runs = {
+            "show": ranked(index, vectors, "show"),
+            f"group by cosine ({STORY_THRESHOLD})": ranked(index, vectors, "group"),
+            "group, with stories (before: the old story defaults)": ranked(
+                with_stories(index, **STORIES_BEFORE), vectors, "group"),
+            "group, with stories (after: StoryModel defaults)": ranked(with_stories(index), vectors, "group"),
+        }
+        for name, result in runs.items():
+            totals.setdefault(f"{form}: {name}", []).append(
+                {**evaluate(result, queries, doc_of, event_of), "n": len(queries)})
+    rows = []
+    for name, parts in totals.items():
+        weight = np.array([p["n"] for p in parts], dtype=np.float64)
+        members = np.array([p["members"] for p in parts]) * weight
+        mean = {key: float(np.average([p[key] for p in parts], weights=weight)) for key in ("ndcg", "recall", "hits")}
+        foreign = float(np.sum(np.array([p["foreign"] for p in parts]) * members) / max(members.sum(), 1e-9))
+        rows.append([name, mean["ndcg"], mean["recall"], mean["hits"], float(members.sum() / weight.sum()), foreign])
+    return rows
 
 
 def ranked(index: ParagraphIndex, vectors: np.ndarray, mode: str, threshold: float = STORY_THRESHOLD,
@@ -235,6 +278,15 @@ def main() -> None:
     text += ["", "Members from another event among near-duplicates (cosine >= 0.97), the most frequent pairs of events:",
              "", table(["leader (event: text)", "member (event: text)", "cosine", "such members (all queries)"],
                        examples)]
+    text += ["", "## News day: grouped search among same-day events", "",
+             f"{NEWS_DAY_DRAWS} news-day draws of ViMs' held-out half (`benchmarks/vims.py`: up to 6 events of every "
+             "section, re-dated into one window of 1-3 days, about 230 articles each), indexed on their own as "
+             "paragraphs (as ViMs gives them) or as title + lead only (the lead is then the article); every "
+             "article's lead is a query (its own article stays in the index and is left out of the ranking). "
+             "Stories fitted on each draw. A member from another event is a hit collapsed under the line of "
+             "another event's leader.", "",
+             table(["form: search (k=10)", "nDCG@10", "recall@10", "hits", "members per query",
+                    "members from another event"], news_day_search(vims.load_articles()))]
     OUT.write_text("\n".join(text) + "\n", encoding="utf-8")
     print("\n".join(text))
 

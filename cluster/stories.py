@@ -21,25 +21,26 @@ later give it company without changing its id. ``story_info(min_articles=2)``
 lists only stories told by several articles. Paragraphs of articles with no
 usable paragraph (all boilerplate or empty) are labelled -1.
 
-Defaults tuned on a random half of ViMs' events (300 events, 1,945 articles
-from many outlets) and checked, untouched, on the other half; article-level
-ARI against the events, on the same article vectors
-(``benchmarks/results/stories.md``):
+Defaults tuned on a fixed half of ViMs' events (``benchmarks/vims.py``), as
+ViMs dates them and in news-day draws (same-day events, several per
+section, with and without dates, as paragraphs and as title + lead), and
+checked, untouched, on the other half; article-level ARI
+(``benchmarks/results/stories.md``, means over 3 draws):
 
-==========================================  ===========  ========  =======
-method                                      tuning half  held-out  all 300
-==========================================  ===========  ========  =======
-StoryModel (defaults)                       0.987        0.964     0.961
-HDBSCAN, min_cluster_size 2, cosine         0.942        0.912     0.904
-agglomerative, cosine threshold (tuned)     0.924        0.908     0.900
-BERTopic defaults                           0.274        0.265     0.238
-KMeans told the true k (oracle)             0.926        0.911     0.906
-==========================================  ===========  ========  =======
+==============================================  ======  =====  =======  ========
+collection                                      before  after  HDBSCAN  KMeans k
+==============================================  ======  =====  =======  ========
+ViMs, all 300 events, as dated                  0.961   0.962  0.904    0.906
+held-out news day, paragraphs, no dates         0.985   0.988  0.965    0.979
+held-out news day, one block, no dates          0.973   0.967  0.983    0.971
+held-out news day, title + lead, no dates       0.903   0.955  0.940    0.913
+==============================================  ======  =====  =======  ========
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from cluster import story_signals as signals_mod
-from cluster.story_signals import Articles, StorySignals, article_table, cluster_articles
+from cluster.story_signals import Articles, StorySignals, article_table, background_threshold, cluster_articles
 from embed.errors import InputError
 
 __all__ = ["StoryModel", "STORY_INFO_COLUMNS", "STORIES_SUBDIR"]
@@ -68,41 +69,57 @@ class StoryModel:
         min_similarity: two groups of articles merge while their average story
             similarity is at least this (in [-1, 1]; higher = tighter stories).
         vector_weight: share of the paragraph alignment (each paragraph's best
-            cosine in the other article, averaged) in the similarity; the rest
-            is the rare-word cosine (1 = vectors only).
+            cosine in the other article, averaged) in the similarity.
+        fact_weight: share of the fact cosine (names and numbers both state);
+            the rest (``1 - vector_weight - fact_weight``) is the rare-word cosine.
+        short_allowance: added to the similarity of a pair with a short article
+            (a title + lead), fading out with length
+            (:data:`cluster.story_signals.SHORT_WORDS` to ``LONG_WORDS`` distinct words).
         vector_floor: alignment mapped to 0 (e5 puts different news events near 0.82).
         time_penalty: taken off the similarity of two dated articles published
-            ``time_scale_days`` or more apart (0 = dates ignored).
-        time_scale_days: days over which the penalty grows linearly to ``time_penalty``.
+            ``time_grace_days + time_scale_days`` or more apart (0 = dates ignored).
+        time_grace_days: days apart that cost nothing (one event is reported over a day or two).
+        time_scale_days: days over which the penalty then grows linearly to ``time_penalty``.
         undated_penalty: taken off the similarity of a pair where a date is
-            unknown (the difference between the thresholds tuned with and
-            without dates).
+            unknown (0: dates never make a pair more alike than no dates do).
+        background_z: the merge threshold is raised to the collection's
+            background, the median + ``background_z`` MADs of its pairs' content
+            similarity, where that exceeds ``min_similarity`` (None = never).
         language: ``"auto"``, ``"vi"``, ``"en"`` or ``"other"`` for the words.
 
     Attributes (after :meth:`fit`):
         labels_: story id of each index row (-1: its article has no usable paragraph).
         article_stories_: ``{doc_id: story id}`` of every clustered article.
         n_stories_: number of stories (single-article stories included).
+        threshold_: the merge threshold used (``min_similarity`` or the collection's background).
         language_: the language used for the words.
     """
 
     def __init__(
         self,
         *,
-        min_similarity: float = 0.25,
-        vector_weight: float = 0.5,
+        min_similarity: float = 0.29,
+        vector_weight: float = 0.4,
+        fact_weight: float = 0.2,
+        short_allowance: float = 0.06,
         vector_floor: float = 0.8,
         time_penalty: float = 0.4,
+        time_grace_days: float = 1.0,
         time_scale_days: float = 5.0,
-        undated_penalty: float = 0.07,
+        undated_penalty: float = 0.0,
+        background_z: float | None = 3.0,
         language: str = "auto",
     ) -> None:
         self.min_similarity = min_similarity
         self.vector_weight = vector_weight
+        self.fact_weight = fact_weight
+        self.short_allowance = short_allowance
         self.vector_floor = vector_floor
         self.time_penalty = time_penalty
+        self.time_grace_days = time_grace_days
         self.time_scale_days = time_scale_days
         self.undated_penalty = undated_penalty
+        self.background_z = background_z
         self.language = language
 
     # ------------------------------------------------------------------ checks
@@ -110,8 +127,11 @@ class StoryModel:
         checks = {
             "min_similarity": -1.0 <= self.min_similarity <= 1.0,
             "vector_weight": 0.0 <= self.vector_weight <= 1.0,
+            "fact_weight": 0.0 <= self.fact_weight <= 1.0 - self.vector_weight,
             "vector_floor": -1.0 <= self.vector_floor < 1.0,
+            "short_allowance": 0.0 <= self.short_allowance <= 1.0,
             "time_penalty": self.time_penalty >= 0.0,
+            "time_grace_days": self.time_grace_days >= 0.0,
             "time_scale_days": self.time_scale_days > 0.0,
             "undated_penalty": self.undated_penalty >= 0.0,
         }
@@ -119,6 +139,9 @@ class StoryModel:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or not ok:
                 raise InputError(f"{name}={value!r} is out of range; see StoryModel's docstring")
+        z = self.background_z
+        if z is not None and (isinstance(z, bool) or not isinstance(z, (int, float)) or not np.isfinite(z) or z < 0):
+            raise InputError(f"background_z={z!r} is out of range; expected None or a number >= 0")
         if self.language not in ("auto", "vi", "en", "other"):
             raise InputError(f"language={self.language!r}; expected 'auto', 'vi', 'en' or 'other'")
 
@@ -148,15 +171,19 @@ class StoryModel:
             self.language_ = self.language
         elif not hasattr(self, "language_"):  # update() keeps the language the stories were fitted with
             self.language_ = detect_language(table["text"].astype(str).tolist()[:500])
+        empty = sp.csr_matrix((len(texts), 0), dtype=np.float32)
         words = (
             signals_mod.word_matrix(signals_mod.article_tokens(texts, self.language_), self.language_)
-            if self.vector_weight < 1.0 else sp.csr_matrix((len(texts), 0), dtype=np.float32)
+            if self.vector_weight + self.fact_weight < 1.0 else empty
         )
+        facts = (signals_mod.fact_matrix([sum(map(signals_mod.fact_counts, parts), Counter()) for parts in texts])
+                 if self.fact_weight > 0.0 else empty)
         paragraphs, starts, counts = signals_mod.paragraph_runs(index.vectors, articles)
         return StorySignals(
-            paragraphs=paragraphs, starts=starts, counts=counts, words=words,
+            paragraphs=paragraphs, starts=starts, counts=counts, words=words, facts=facts,
             days=signals_mod.days_since_epoch(articles.frame["date"]), vector_weight=float(self.vector_weight),
-            vector_floor=float(self.vector_floor), time_penalty=float(self.time_penalty),
+            fact_weight=float(self.fact_weight), short_allowance=float(self.short_allowance), vector_floor=float(self.vector_floor),
+            time_penalty=float(self.time_penalty), time_grace_days=float(self.time_grace_days),
             time_scale_days=float(self.time_scale_days), undated_penalty=float(self.undated_penalty),
         )
 
@@ -178,7 +205,8 @@ class StoryModel:
         articles = article_table(index.paragraphs)
         signals = self._signals(index, articles)
         usable = np.flatnonzero(articles.frame["usable"].to_numpy())
-        groups = cluster_articles(signals, usable, float(self.min_similarity))
+        self.threshold_ = background_threshold(signals, usable, float(self.min_similarity), self.background_z)
+        groups = cluster_articles(signals, usable, self.threshold_)
         dates = articles.frame["date"]
         groups.sort(key=lambda g: (-len(g), dates.iloc[g].min() if dates.iloc[g].notna().any() else pd.Timestamp.max, g.min()))
         doc_ids = articles.frame["doc_id"].to_numpy()
@@ -271,14 +299,16 @@ class StoryModel:
         old_story = np.array([self.article_stories_[d] for d in doc_ids[old]], dtype=np.int64)
         stories = np.unique(old_story)
         joined = created = 0
-        for group in cluster_articles(signals, fresh, float(self.min_similarity)):
+        everything = np.flatnonzero(articles.frame["usable"].to_numpy())
+        self.threshold_ = background_threshold(signals, everything, float(self.min_similarity), self.background_z)
+        for group in cluster_articles(signals, fresh, self.threshold_):
             target = None
             if len(old):
                 mean = signals.similarity(group, old).mean(axis=0)
                 per_story = np.bincount(np.searchsorted(stories, old_story), weights=mean) / np.bincount(
                     np.searchsorted(stories, old_story))
                 best = int(np.argmax(per_story))
-                if per_story[best] >= self.min_similarity:
+                if per_story[best] >= self.threshold_:
                     target = int(stories[best])
             if target is None:
                 target = self.next_story_id_
@@ -322,6 +352,19 @@ class StoryModel:
         info["topic"] = info["topic"].astype(object)
         return info.sort_values(["n_articles", "first_date", "story"], ascending=[False, True, True],
                                 na_position="last").reset_index(drop=True)
+
+    def to_json(self, info: pd.DataFrame | None = None, indent: int | None = None) -> str:
+        """The stories of ``info`` (default: :meth:`story_info`), in its order, as a JSON list: each row's
+        columns (dates ISO) and ``articles``, its member articles oldest first (``doc_id``, ``title``,
+        ``source``, ``date``)."""
+        import json
+
+        info = self.story_info() if info is None else info
+        records = json.loads(info.to_json(orient="records", force_ascii=False, date_format="iso"))
+        for record in records:
+            members = self.story_articles(int(record["story"]))[["doc_id", "title", "source", "date"]]
+            record["articles"] = json.loads(members.to_json(orient="records", force_ascii=False, date_format="iso"))
+        return json.dumps(records, ensure_ascii=False, indent=indent)
 
     def _headline(self, story: int) -> str:
         central = self._central[story]

@@ -48,8 +48,8 @@ STORIES_FILE = "stories.json"
 #: Bounds on a saved stories file (checked before use).
 MAX_STORIES_BYTES = 1 << 30
 MAX_ID_CHARS = 10_000
-_PARAMS = ("min_similarity", "vector_weight", "vector_floor", "time_penalty", "time_scale_days", "undated_penalty",
-           "language")
+_PARAMS = ("min_similarity", "vector_weight", "fact_weight", "short_allowance", "vector_floor", "time_penalty", "time_grace_days",
+           "time_scale_days", "undated_penalty", "background_z", "language")
 
 
 def save_stories(model: StoryModel, directory: Path, *, index_dir: Path | None = None) -> Path:

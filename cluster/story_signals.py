@@ -3,9 +3,11 @@
 For a pair of articles A, B the story similarity is
 
     ``vector_weight * clip((align(A, B) - vector_floor) / (1 - vector_floor), -1, 1)``
-    ``+ (1 - vector_weight) * rare-word cosine(A, B)``
-    ``- time_penalty * min(days apart / time_scale_days, 1)`` when both are dated,
-    ``- undated_penalty`` otherwise
+    ``+ (1 - vector_weight - fact_weight) * rare-word cosine(A, B)``
+    ``+ fact_weight * fact cosine(A, B)``
+    ``+ short_allowance * max(shortness(A), shortness(B))``
+    ``- time_penalty * clip((days apart - time_grace_days) / time_scale_days, 0, 1)`` when both are dated
+    (``- undated_penalty``, 0 by default, otherwise)
 
 - *align* aggregates the paragraph vectors: each paragraph of A is matched
   with its most similar paragraph of B, the cosines are averaged, and the two
@@ -22,23 +24,43 @@ For a pair of articles A, B the story similarity is
   collection (words every article of the collection shares, such as its
   common subject, say little about which event an article reports); other
   languages use the collection's IDF alone.
-- *days apart*: one event is reported within days. A pair with an unknown
-  date pays ``undated_penalty`` instead: tuned with and without dates, the
-  best thresholds differ by that much, so an undated pair must be as similar
-  as it would have to be if dates were never used.
+- *fact cosine* is the cosine of TF-IDF vectors (the collection's IDF) of
+  the names and numbers an article states (:func:`fact_counts`: ``Jens
+  Stoltenberg``, ``Hà Nội``, ``66``, ``2-1``; calendar numbers left out,
+  since every event of a news day shares them). Two reports of one event
+  name the same people and places and give the same figures and scores; two
+  football matches of one evening do not.
+- *shortness* is 1 for an article of :data:`SHORT_WORDS` distinct words or
+  fewer (a title + lead), 0 from :data:`LONG_WORDS`: two leads of one event
+  share fewer words and facts than two full reports, so their score gets a
+  small allowance.
+- *days apart*: one event is reported within days. Dates only ever lower a
+  score: a pair within ``time_grace_days`` scores as an undated pair does
+  (before, an undated pair paid 0.07 that a same-day pair did not, so adding
+  dates merged same-day events), and pairs further apart pay a growing
+  penalty. The threshold is therefore tuned on content alone (news-day draws
+  with dates removed), and the dates add what they can on top.
+- The merge threshold is ``min_similarity``, raised to the collection's
+  background level where that is higher (:func:`background_threshold`: the
+  median plus ``background_z`` MADs of its pairs' content similarity): in a
+  small collection of one subject (the five seed articles, all on Russia
+  and North Korea) every pair looks alike, and only a threshold above that
+  background keeps the events apart.
 
 Each pair's score depends only on the two articles and the collection's word
 statistics, so the clustering can be split exactly: average-linkage clusters
 at a threshold never cross the connected components of the graph of pairs at
 or above it (:func:`components`), found block by block in bounded memory.
 
-Measured on the tuning half of ViMs (150 events): ``benchmarks/bench_stories.py``.
+Tuned on the tuning half of ViMs (150 events; as ViMs dates them, and news-day draws of it, as paragraphs
+and as title + lead, with and without dates): ``benchmarks/bench_stories.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,14 +70,20 @@ import pandas as pd
 import scipy.sparse as sp
 
 __all__ = [
-    "Articles", "StorySignals", "article_table", "paragraph_runs", "word_matrix", "components", "average_linkage",
-    "cluster_articles",
+    "Articles", "StorySignals", "article_table", "paragraph_runs", "word_matrix", "fact_counts", "fact_matrix",
+    "background_threshold", "components", "average_linkage", "cluster_articles",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Similarity entries computed per block (rows x articles) when searching pairs.
 BLOCK_ENTRIES = 4_000_000
+#: Articles whose pairs measure a collection's background similarity (:func:`background_threshold`).
+BACKGROUND_SAMPLE = 400
+#: Distinct words from which an article counts as short (full allowance) and as long (none); in between the
+#: allowance falls with the log of the word count. A ViMs lead (title + sapo) has 17-41 distinct words, a
+#: ViMs article 74-297 (5th-95th percentiles).
+SHORT_WORDS, LONG_WORDS = 30, 100
 
 
 @dataclass
@@ -166,6 +194,73 @@ def word_matrix(counts: Sequence[Counter[str]], language: str) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ matrix, dtype=np.float32)
 
 
+#: Numbers (``66``, ``3,5``, ``2-1``), words, and the marks that end a sentence or open a parenthesis.
+_FACT_TOKENS = re.compile(r"\d+(?:[.,/]\d+)*(?:\s?[-–]\s?\d+)?|[^\W\d_][\w'’]*|[.!?:;\"“”…(]", re.UNICODE)
+_CALENDAR = re.compile(r"^\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?$")  # 19/5, 19.5.2016: a date, not a fact
+#: Words after which a number is a date or a time ("ngày 21-5", "tháng 6", "năm 2016", "lúc 9"), not a fact.
+_CALENDAR_WORDS = frozenset({"ngày", "tháng", "năm", "lúc", "sáng", "trưa", "chiều", "tối", "đêm", "day", "on",
+                             "in", "at", "since", "year", "month"})
+
+
+def fact_counts(text: str) -> Counter[str]:
+    """The checkable facts of a text: names and numbers, counted.
+
+    Names are runs of capitalised words (``Jens Stoltenberg``, ``Hà Nội``,
+    ``MS``): each adjacent pair of a run, and each word of it that does not
+    open a sentence (a capital there says nothing). Numbers are figures,
+    scores and counts (``66``, ``3.5``, ``2-1``); calendar numbers (``19/5``,
+    a number after ``ngày``, ``tháng``, ``năm``, ...) are left out: in a news
+    day every event shares them. Lower case; numbers are prefixed ``#``.
+    """
+    out: Counter[str] = Counter()
+    run: list[tuple[str, bool]] = []
+    previous, opening = "", True
+
+    def flush() -> None:
+        for word, first in run:
+            if not first:
+                out[word] += 1
+        for (a, _), (b, _) in zip(run, run[1:]):
+            out[f"{a} {b}"] += 1
+        run.clear()
+
+    for match in _FACT_TOKENS.finditer(text):
+        token = match.group(0)
+        if not token[0].isalnum():
+            flush()
+            opening, previous = True, token
+            continue
+        if token[0].isdigit():
+            flush()
+            if not _CALENDAR.match(token) and previous not in _CALENDAR_WORDS:
+                out["#" + re.sub(r"\s", "", token).replace(",", ".").replace("–", "-")] += 1
+        elif token[0].isupper():
+            run.append((token.lower(), opening))
+        else:
+            flush()
+        opening, previous = False, token.lower()
+    flush()
+    return out
+
+
+def fact_matrix(counts: Sequence[Counter[str]]) -> sp.csr_matrix:
+    """Unit rows of sublinear TF x the collection's IDF (``log((n + 1) / (df + 1))``: a fact every article
+    states weighs nothing, one only a few share weighs most). Articles without facts get a zero row."""
+    vocabulary: dict[str, int] = {}
+    rows, cols, tf = [], [], []
+    for r, facts in enumerate(counts):
+        for fact, count in facts.items():
+            rows.append(r)
+            cols.append(vocabulary.setdefault(fact, len(vocabulary)))
+            tf.append(1.0 + math.log(count))
+    columns = np.asarray(cols, dtype=np.int64)
+    idf = np.log((len(counts) + 1) / (np.bincount(columns, minlength=len(vocabulary)) + 1))
+    values = np.asarray(tf, dtype=np.float64) * idf[columns] if cols else np.zeros(0)
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(counts), len(vocabulary)), dtype=np.float64)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ matrix, dtype=np.float32)
+
+
 @dataclass
 class StorySignals:
     """Paragraph vectors by article, word vectors and dates, and the rule that turns a pair into one similarity.
@@ -179,12 +274,21 @@ class StorySignals:
     starts: np.ndarray
     counts: np.ndarray
     words: sp.csr_matrix
+    facts: sp.csr_matrix
     days: np.ndarray  # days since the epoch, NaN when unknown
     vector_weight: float
+    fact_weight: float
+    short_allowance: float
     vector_floor: float
     time_penalty: float
+    time_grace_days: float
     time_scale_days: float
     undated_penalty: float
+
+    @property
+    def word_weight(self) -> float:
+        """Share of the rare-word cosine: what the alignment and the facts leave."""
+        return max(0.0, 1.0 - self.vector_weight - self.fact_weight)
 
     def _rows_of(self, articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Paragraph rows of ``articles`` (in order) and where each article's run starts."""
@@ -211,15 +315,35 @@ class StorySignals:
 
     def similarity(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(len(rows), len(cols)) story similarity between articles ``rows`` and ``cols``."""
-        stretched = (self.align(rows, cols) - self.vector_floor) / (1.0 - self.vector_floor)
-        out = self.vector_weight * np.clip(stretched, -1.0, 1.0).astype(np.float64)
-        if self.vector_weight < 1.0:
-            out += (1.0 - self.vector_weight) * (self.words[rows] @ self.words[cols].T).toarray()
+        out = self.content_similarity(rows, cols)
         if self.time_penalty or self.undated_penalty:
             apart = np.abs(self.days[rows][:, None] - self.days[cols][None, :])
-            penalty = self.time_penalty * np.minimum(apart / self.time_scale_days, 1.0)
-            out -= np.where(np.isnan(apart), self.undated_penalty, penalty)
+            late = np.clip((apart - self.time_grace_days) / self.time_scale_days, 0.0, 1.0)
+            out -= np.where(np.isnan(apart), self.undated_penalty, self.time_penalty * late)
         return out
+
+    def content_similarity(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The story similarity without the dates: alignment, rare words and facts."""
+        stretched = (self.align(rows, cols) - self.vector_floor) / (1.0 - self.vector_floor)
+        out = self.vector_weight * np.clip(stretched, -1.0, 1.0).astype(np.float64)
+        if self.word_weight > 0.0:
+            out += self.word_weight * (self.words[rows] @ self.words[cols].T).toarray()
+        if self.fact_weight > 0.0:
+            out += self.fact_weight * (self.facts[rows] @ self.facts[cols].T).toarray()
+        if self.short_allowance > 0.0:
+            short = self.shortness()
+            out += self.short_allowance * np.maximum(short[rows][:, None], short[cols][None, :])
+        return out
+
+    def shortness(self) -> np.ndarray:
+        """Per article, 1 for :data:`SHORT_WORDS` distinct words or fewer, 0 from :data:`LONG_WORDS`, log-linear
+        in between: two short texts of one event share fewer words and facts than two long ones."""
+        if not hasattr(self, "_shortness"):
+            n = np.maximum(self.words.getnnz(axis=1), 1).astype(np.float64)
+            self._shortness = np.clip(np.log(LONG_WORDS / n) / np.log(LONG_WORDS / SHORT_WORDS), 0.0, 1.0)
+            if self.words.shape[1] == 0:  # no words were counted (word weight 0): no allowance
+                self._shortness = np.zeros(self.words.shape[0])
+        return self._shortness
 
 
 def paragraph_runs(vectors: np.ndarray, articles: Articles) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,6 +362,28 @@ def days_since_epoch(dates: pd.Series | np.ndarray) -> np.ndarray:
     out = values.astype(np.int64).astype(np.float64) / 86_400.0
     out[np.isnat(values)] = np.nan
     return out
+
+
+def background_threshold(signals: StorySignals, members: np.ndarray, min_similarity: float, z: float | None,
+                         sample: int = BACKGROUND_SAMPLE, seed: int = 0) -> float:
+    """The merge threshold for ``members``: ``min_similarity``, raised to the collection's background level
+    ``median + z * MAD`` (MAD scaled to a standard deviation) of the content similarity of its pairs, when that
+    is higher; None = ``min_similarity`` as is. Nearly every pair of a collection reports two different
+    events, so the median and MAD describe unrelated articles, whatever the form of the articles (a lead, a
+    block, paragraphs) and however close their subjects (one section, one day); up to ``sample`` articles
+    (drawn with ``seed``) are used."""
+    if z is None or len(members) < 3:
+        return float(min_similarity)
+    chosen = members if len(members) <= sample else np.sort(np.random.default_rng(seed).choice(members, sample, replace=False))
+    step = signals.block_rows(len(chosen))
+    scores = np.concatenate([
+        signals.content_similarity(chosen[start:start + step], chosen)[
+            np.triu_indices(min(step, len(chosen) - start), 1 + start, len(chosen))]
+        for start in range(0, len(chosen), step)
+    ])
+    median = float(np.median(scores))
+    mad = 1.4826 * float(np.median(np.abs(scores - median)))
+    return max(float(min_similarity), median + z * mad)
 
 
 def components(signals: StorySignals, members: np.ndarray, min_similarity: float) -> list[np.ndarray]:

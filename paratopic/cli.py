@@ -668,7 +668,7 @@ def stories(
     if top is not None:
         info = info.head(top)
     if json_output:
-        console.print_json(info.to_json(orient="records", force_ascii=False, date_format="iso"))
+        console.print_json(model.to_json(info))
         return
     labels = dict(zip(*topic_model.topic_info()[["topic", "label"]].to_numpy().T)) if topic_model is not None else {}
     several = int((model.story_sizes_ >= min_articles).sum())

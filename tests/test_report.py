@@ -335,7 +335,7 @@ def test_markdown_report_runs_no_script_in_chromium(evil_topics, tmp_path):
     runs none of the articles' scripts; the same title unescaped does (the check can see one)."""
     from markdown_it import MarkdownIt
 
-    screenshots_or_skip(REPO)
+    screenshots_or_skip(tmp_path)
     md = write_report(evil_topics, tmp_path / "evil.md").read_text(encoding="utf-8")
     render = MarkdownIt("commonmark").enable("table").render
     assert _alerts_in_chromium(render(md), tmp_path / "md.html") == []
