@@ -164,7 +164,7 @@ def test_cli_duplicates_option_and_json_members(vims, tmp_path):
                                  "hide", "--json"])
     assert result.exit_code == 0 and len(json.loads(result.output)) == 5
     result = runner.invoke(app, ["search", str(tmp_path / "idx"), "query", "--duplicates", "nope"])
-    assert result.exit_code == 1 and "'nope'" in result.output and "group" in result.output
+    assert result.exit_code == 2 and "'nope'" in result.output and "group" in result.output
 
 
 def test_news_day_grouped_search_keeps_events_apart():
