@@ -9,9 +9,36 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from cluster.errors import IndexMismatchError, ModelFormatError
-from cluster.report import write_report
-from cluster.stories import StoryModel
-from cluster.topics import TOPIC_INFO_COLUMNS, TopicModel
+
+#: Public name -> its module, imported on first use (PEP 562): ``import cluster`` stays cheap.
+_LAZY = {
+    "TopicModel": "cluster.topics",
+    "TOPIC_INFO_COLUMNS": "cluster.topics",
+    "StoryModel": "cluster.stories",
+    "write_report": "cluster.report",
+}
+
+if TYPE_CHECKING:
+    from cluster.report import write_report
+    from cluster.stories import StoryModel
+    from cluster.topics import TOPIC_INFO_COLUMNS, TopicModel
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cluster' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["TopicModel", "StoryModel", "TOPIC_INFO_COLUMNS", "write_report", "IndexMismatchError", "ModelFormatError"]

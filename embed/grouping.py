@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 
 from embed.errors import InputError
+from embed.names import DUPLICATE_MODES
 
 __all__ = ["DUPLICATE_MODES", "NEAR_DUPLICATE_THRESHOLD", "STORY_THRESHOLD", "STORY_COLUMN", "GroupingRule",
            "grouping_rule", "story_labels", "HitPicker"]
 
-DUPLICATE_MODES = ("group", "hide", "show")
 #: Cosine at or above which two paragraphs are near-duplicates ("hide" mode).
 NEAR_DUPLICATE_THRESHOLD = 0.97
 #: Cosine to a group leader at or above which a hit joins its group ("group"

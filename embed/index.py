@@ -45,6 +45,7 @@ from embed.cache import EmbeddingCache
 from embed.embedders import Embedder, embedder_from_description, load_embedder
 from embed.errors import EmbedderMismatchError, IndexFormatError, InputError
 from embed.hygiene import flag_paragraphs
+from embed.names import INDEX_KINDS
 from embed.reading import PARAGRAPH_COLUMNS, Source, read_corpus
 from embed.results import RESULT_COLUMNS, SearchResults
 from embed.storage import FORMAT, FORMAT_VERSION, load_index, manifest_digest, save_index
@@ -59,7 +60,6 @@ AUTO_EXACT_LIMIT = 100_000
 #: through numpy; above FAISS_BATCH_MAX_VECTORS numpy measured faster for batches too.
 FAISS_BATCH_FROM = 16
 FAISS_BATCH_MAX_VECTORS = 200_000
-INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfsq")  # ivfsq: millions in bounded memory (embed/ann.py)
 #: Texts per embedding call, and seconds of embedding between commits to the
 #: cache: a killed build loses at most about that much work.
 EMBED_STEP = 16

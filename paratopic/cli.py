@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import click
 import typer
@@ -17,10 +17,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from embed import ParagraphIndex, ParatopicError, SearchResults, check_target, writer_lock
-from embed.embedders import BUNDLED_E5, BUNDLED_ST_MODELS
-from embed.grouping import DUPLICATE_MODES
-from embed.index import INDEX_KINDS
+from embed.errors import ParatopicError
+from embed.names import BUNDLED_E5, BUNDLED_ST_MODELS, DUPLICATE_MODES, INDEX_KINDS
+
+if TYPE_CHECKING:
+    from embed import ParagraphIndex, SearchResults
 
 app = typer.Typer(
     help="Semantic similarity and topic discovery over news paragraphs.",
@@ -30,6 +31,22 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from paratopic import __version__
+
+        console.print(f"paratopic {__version__}", highlight=False, markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Semantic similarity and topic discovery over news paragraphs."""
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens, step by step.")]
 IndexDir = Annotated[Path, typer.Argument(help="Index directory, or the folder `paratopic run` wrote (its index/ is used).")]
@@ -240,6 +257,8 @@ def index(
         read["month_first"] = True
     _check_model(model)
     _check_index_out(out)
+    from embed import check_target, writer_lock
+
     check_target(out)  # before any embedding: a folder that is not an index is refused now, not after
     created = _created_folders(out)
     _writing.append(out)
@@ -280,6 +299,8 @@ def _skipped(stats: Any) -> str:
 
 def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # noqa: ANN001, ANN202 - the index command's work
     """Build or extend the index in OUT (the caller holds its writer lock); with ``ray``, embed on a Ray cluster."""
+    from embed import ParagraphIndex
+
     existing = (out / "manifest.json").exists() and not rebuild
     if ray is not None and not existing:
         from embed.distributed import build_distributed
@@ -319,6 +340,8 @@ def _with_saved_stories(index_dir: Path) -> ParagraphIndex:
     """The index in INDEX_DIR; when INDEX_DIR/stories holds its stories, with a ``story`` column, so that
     grouped results gather each story's hits under its best one (on ViMs: nDCG@10 0.95 vs 0.90 by cosine
     alone, benchmarks/results/search_groups.md). Stories that cannot be used are skipped with a note."""
+    from embed import ParagraphIndex
+
     idx = ParagraphIndex.load(index_dir)
     if (index_dir / STORIES_SUBDIR / "stories.json").is_file() and "story" not in idx.paragraphs.columns:
         try:
@@ -386,6 +409,8 @@ def info(
     verbose: Verbose = False,
 ) -> None:
     """Show what an index holds: counts, model, index kind, sources."""
+    from embed import ParagraphIndex
+
     _setup_logging(verbose)
     directory = _index_dir(directory)
     idx = ParagraphIndex.load(directory)
@@ -432,6 +457,7 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
     from cluster import IndexMismatchError, TopicModel
     from cluster.setaside import fit_mask
     from cluster.tracking import load_for_update, match_refit
+    from embed import ParagraphIndex
 
     directory = _index_dir(directory)
     saved = directory / TOPICS_SUBDIR
@@ -554,6 +580,7 @@ def topics(
 def _sampled_topic_model(directory: Path, options: dict, sample: int, ray: str | None) -> object:
     """Topics fitted on a sample of the index in DIRECTORY, every paragraph assigned, saved in DIR/topics."""
     from cluster.sampled import fit_sampled
+    from embed import ParagraphIndex, writer_lock
 
     index_dir = _index_dir(directory)
     idx = ParagraphIndex.load(index_dir)
@@ -653,6 +680,7 @@ def stories(
     --refit is given. The topic column uses DIR/topics when it fits the index.
     """
     from cluster import IndexMismatchError, TopicModel
+    from embed import ParagraphIndex
 
     _setup_logging(verbose)
     index_dir = _index_dir(directory)
