@@ -107,3 +107,22 @@ def test_topics_on_a_sample(tmp_path):
     assert runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.html")]).exit_code == 0
     refused = runner.invoke(app, ["topics", str(out), "--ray", "auto"])
     assert refused.exit_code == 1 and "--ray needs --sample" in refused.output
+
+
+def test_help_and_version_load_no_heavy_library():
+    """`paratopic --help` and `--version` answer without importing pandas, numpy, FAISS or ONNX Runtime
+    (the library is loaded inside each command), and `--version` prints the package's version."""
+    import subprocess
+    import sys
+
+    from paratopic import __version__
+
+    probe = ("import sys; from paratopic.cli import app; sys.argv = ['paratopic', sys.argv[1]]\n"
+             "try:\n    app()\nexcept SystemExit:\n    pass\n"
+             "print('LOADED', sorted(m for m in ('pandas', 'numpy', 'faiss', 'onnxruntime', 'cluster.topics') "
+             "if m in sys.modules))")
+    for flag in ("--help", "--version"):
+        out = subprocess.run([sys.executable, "-c", probe, flag], capture_output=True, text=True, check=True).stdout
+        assert out.rstrip().endswith("LOADED []"), out
+    version = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True).stdout
+    assert version.startswith(f"paratopic {__version__}")
