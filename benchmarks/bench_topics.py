@@ -1,6 +1,12 @@
 """Topic benchmark: paratopic TopicModel vs BERTopic (defaults) vs KMeans on the same embeddings.
 
 Run:  PARATOPIC_CACHE_DIR=/tmp/ptcache-topics python benchmarks/bench_topics.py [--ng-per-label 50]
+      ... bench_topics.py --stability-only [--seeds 10] [--sets leads3k,para10k,ng]   (only the seed table)
+
+The seed-stability table (issue 19) fits each set once per UMAP seed: paratopic's defaults ("after"), the
+selection of main before issue 19 on the same UMAP layout ("before": ``max_topic_share=None, min_samples=5``),
+KMeans told k (seeded the same) and BERTopic's defaults when ``bertopic`` is installed. It replaces only its own
+section of the results file.
 
 Writes benchmarks/results/topics.md. Needs ../shared/eval (VNTC, 20 Newsgroups) and the
 `bench` extra (bertopic). Metrics are computed on the paragraphs every model sees (flagged
@@ -18,6 +24,8 @@ import json
 import logging
 import math
 import platform
+import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -152,14 +160,144 @@ def scaling(sizes: list[int]) -> list[dict]:
     return out
 
 
+#: main before issue 19: no bound on a topic's share, min_samples 5 (the UMAP layout is the same)
+BEFORE = {"max_topic_share": None, "min_samples": 5}
+STABILITY_HEADING = "## Seed stability (issue 19)"
+
+
+class _Layout:
+    """The UMAP layout an earlier fit computed, so 'before' clusters exactly the same points as 'after'."""
+
+    def __init__(self, embedding: np.ndarray) -> None:
+        self.embedding = embedding
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.embedding
+
+
+def _largest_share(labels: np.ndarray) -> float:
+    return float(np.bincount(labels[labels >= 0]).max() / len(labels)) if (labels >= 0).any() else 0.0
+
+
+def seed_stability(name: str, index: ParagraphIndex, n_labels: int, seeds: list[int | None]) -> list[dict]:
+    """Worst / median / best ARI and the largest topic's share over ``seeds``, per model."""
+    table = index.paragraphs
+    runs: dict[str, list[tuple[float, float, int]]] = {}
+    y = None
+    for seed in seeds:
+        after = TopicModel(random_state=seed).fit(index)
+        keep = after.fitted_mask_
+        y, X = table["label"].to_numpy()[keep], np.asarray(index.vectors)[keep]
+        models = {"paratopic (after)": after}
+        if after.params_["reduction"] == "umap":
+            layout = np.asarray(after.reducer_.embedding_)
+            models["paratopic before issue 19 (same layout)"] = TopicModel(
+                random_state=seed, umap_model=_Layout(layout), **BEFORE).fit(index)
+        for label, model in models.items():
+            lab = model.labels_[keep]
+            runs.setdefault(label, []).append((adjusted_rand_score(y, lab), _largest_share(lab), model.n_topics_))
+        kl = KMeans(n_clusters=n_labels, n_init=10, random_state=seed).fit_predict(X)
+        runs.setdefault(f"KMeans k={n_labels} (told k)", []).append((adjusted_rand_score(y, kl), _largest_share(kl), n_labels))
+        try:
+            from bertopic import BERTopic
+            from bertopic.backend import BaseEmbedder
+            from umap import UMAP
+
+            umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
+            bl, _ = BERTopic(embedding_model=BaseEmbedder(), umap_model=umap_model).fit_transform(
+                table["text"].to_numpy()[keep].tolist(), embeddings=X)
+            bl = np.asarray(bl)
+            runs.setdefault("BERTopic defaults", []).append(
+                (adjusted_rand_score(y, bl), _largest_share(bl), int(bl.max()) + 1))
+        except ImportError:
+            pass
+        print(name, seed, {k: tuple(round(x, 3) for x in v[-1]) for k, v in runs.items()}, flush=True)
+    label_share = float(pd.Series(y).value_counts(normalize=True).iloc[0])
+    rows = []
+    for label, values in runs.items():
+        aris = np.array([v[0] for v in values])
+        rows.append({"data": name, "model": label, "seeds": len(values), "worst ARI": aris.min(),
+                     "median ARI": float(np.median(aris)), "best ARI": aris.max(),
+                     "median - worst": float(np.median(aris)) - aris.min(),
+                     "largest topic (max over seeds)": max(v[1] for v in values), "largest label": label_share,
+                     "topics (median)": float(np.median([v[2] for v in values]))})
+    return rows
+
+
+def stability_sets(names: list[str]) -> list[tuple[str, pd.DataFrame, int]]:
+    """(name, frame with id/text/label, number of labels) for the sets of issue 19."""
+    out = []
+    vntc = pd.read_json(EVAL / "vntc" / "vntc_test_1000perclass.jsonl", lines=True)
+    for name in names:
+        if name.startswith("leads"):
+            per = int(name.removeprefix("leads").removesuffix("k")) * 100
+            sample = vntc.groupby("label", group_keys=False).sample(n=per, random_state=0)
+            frame = pd.DataFrame({"id": [f"v{i}" for i in sample.index], "text": sample["lead"].values,
+                                  "label": sample["label"].values})
+            out.append((f"VNTC leads ({len(frame):,})", frame, 10))
+        elif name.startswith("para"):
+            sys.path.insert(0, str(ROOT / "benchmarks"))
+            from bench_pipeline import vntc_paragraphs
+
+            frame = vntc_paragraphs(int(name.removeprefix("para").removesuffix("k")) * 1000)
+            out.append((f"VNTC ~250-character paragraphs ({len(frame):,})", frame, 10))
+        elif name == "ng":
+            ng = pd.DataFrame([json.loads(line) for line in (EVAL / "20newsgroups" / "20ng_bydate_all_clean.jsonl").open()])
+            ng["text"] = ng["text"].str.split().str.join(" ").str.slice(0, 1000)
+            ng = ng[ng["text"].str.len() >= 50].groupby("label", group_keys=False).sample(n=55, random_state=0)
+            frame = pd.DataFrame({"id": ng["id"].astype(str).values, "text": ng["text"].values, "label": ng["label"].values})
+            out.append((f"20NG ({len(frame):,} docs, first 1000 chars)", frame, 20))
+        else:
+            raise SystemExit(f"unknown set {name!r}; expected leadsNk, paraNk or ng")
+    return out
+
+
+def write_stability(rows: list[dict], seeds: list[int | None]) -> None:
+    """Replace (or append) the seed-stability section of the results file, keeping the others."""
+    table = pd.DataFrame(rows)
+    section = "\n".join([
+        STABILITY_HEADING, "",
+        f"Seeds {seeds}; the same vectors for every model. 'before' is main's selection before issue 19 "
+        "(no bound on a topic's share, min_samples 5) on the very UMAP layout 'after' used. Largest topic: the "
+        "largest topic's share of the fitted paragraphs (outliers not counted as a topic), the worst seed; largest "
+        "label: the largest label's share. BERTopic rows only when `bertopic` is installed. Produced by "
+        "`benchmarks/bench_topics.py --stability-only`.", "",
+        table.to_markdown(index=False, floatfmt=".3f"), "",
+    ])
+    old = OUT.read_text(encoding="utf-8") if OUT.exists() else "# Topic benchmark\n"
+    pattern = re.compile(re.escape(STABILITY_HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(lambda _: section + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + section
+    OUT.write_text(new, encoding="utf-8")
+    print(section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vntc-per-label", type=int, default=300)
     parser.add_argument("--ng-per-label", type=int, default=50)
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--stability-only", action="store_true", help="only the seed-stability table")
+    parser.add_argument("--seeds", type=int, default=10, help="UMAP seeds 0..N-1 in the stability table")
+    parser.add_argument("--unseeded", type=int, default=0, help="also this many random_state=None fits")
+    parser.add_argument("--sets", default="leads3k,para10k,ng", help="stability sets: leadsNk, paraNk, ng")
+    parser.add_argument("--index-dir", type=Path, help="keep each set's built index here and reuse it")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     warnings.filterwarnings("ignore")
+    seeds: list[int | None] = [*range(args.seeds), *([None] * args.unseeded)]
+    stability = []
+    for key, (name, frame, k) in zip(args.sets.split(","), stability_sets(args.sets.split(","))):
+        saved = args.index_dir / key if args.index_dir else None
+        if saved is not None and saved.exists():
+            index = ParagraphIndex.load(saved)
+        else:
+            index = build_index(frame)
+            if saved is not None:
+                index.save(saved)
+        stability += seed_stability(name, index, k, seeds)
+    write_stability(stability, seeds)
+    if args.stability_only:
+        return
     results = []
     vntc = pd.read_json(EVAL / "vntc" / "vntc_test_1000perclass.jsonl", lines=True)
     sample = vntc.groupby("label", group_keys=False).sample(n=args.vntc_per_label, random_state=0)
@@ -196,6 +334,7 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    write_stability(stability, seeds)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from cluster.context import with_article_context
 from cluster.direct import DIRECT_MAX_OUTLIERS, fit_direct
 from cluster.keywords import short_label
 from cluster.layout import MAP_NEIGHBORS, map_coordinates
-from cluster.params import MIN_PARAGRAPHS, adaptive_params, validate_params
+from cluster.params import MAX_TOPIC_SHARE, MIN_PARAGRAPHS, adaptive_params, validate_params
 from cluster.reduction import fit_umap, knn_graph, make_umap
 from cluster.setaside import fit_mask, flagged_mask
 from cluster.stopwords import corpus_stopwords, stopwords_for
@@ -66,7 +66,11 @@ class TopicModel:
         n_neighbors: UMAP neighbours (default 15, at most n-1).
         n_components: UMAP dimensions (default 5, at most n-2).
         min_cluster_size: smallest topic (default about sqrt(n)).
-        min_samples: HDBSCAN density smoothing (default 5).
+        min_samples: HDBSCAN density smoothing (default 7 on the UMAP path).
+        max_topic_share: on the UMAP path (1,000 paragraphs and up) no topic
+            HDBSCAN selects may hold more than this share of the fitted
+            paragraphs (its sub-clusters are selected instead); None = no bound.
+            Default 0.15 (:data:`cluster.params.MAX_TOPIC_SHARE`).
         cluster_selection_method: ``"eom"``, ``"leaf"`` or ``"auto"`` (eom,
             falling back to leaf when eom puts most paragraphs into one topic).
         include_flagged: also fit boilerplate and duplicate paragraphs.
@@ -101,6 +105,7 @@ class TopicModel:
         diversity: float = 0.3,
         random_state: int | None = None,
         article_context: float = 1.0,
+        max_topic_share: float | None = MAX_TOPIC_SHARE,
     ) -> None:
         self.umap_model = umap_model
         self.hdbscan_model = hdbscan_model
@@ -117,6 +122,7 @@ class TopicModel:
         self.n_keywords = n_keywords
         self.diversity = diversity
         self.random_state, self.article_context = random_state, article_context
+        self.max_topic_share = max_topic_share
 
     # ------------------------------------------------------------------ checks
     def _check_fitted(self) -> None:
@@ -221,6 +227,7 @@ class TopicModel:
         effective = adaptive_params(
             n, n_neighbors=self.n_neighbors, n_components=self.n_components,
             min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, allow_direct=allow_direct and self.umap_model is None,
+            max_topic_share=self.max_topic_share,
         )
         self.params_.update(effective)
         self._knn = knn_graph(vectors, max(effective["n_neighbors"], MAP_NEIGHBORS))
@@ -256,6 +263,7 @@ class TopicModel:
             model = hdbscan.HDBSCAN(
                 min_cluster_size=self.params_["min_cluster_size"], min_samples=self.params_["min_samples"],
                 cluster_selection_method=selection, metric="euclidean",
+                max_cluster_size=self.params_["max_cluster_size"] if selection == "eom" else 0,
             )
             model.fit(reduced)
             return model, np.asarray(model.labels_, dtype=np.int64)
