@@ -792,6 +792,7 @@ def serve(
         _say(f"warning: listening on {host}: anyone who can reach this machine on that network can read the archive")
     run_server(workspace, host, port, open_browser=open_browser, log_level="info" if verbose else "warning",
                announce=lambda url: console.print(Text(f"paratopic explorer on {url} (Ctrl-C stops)"), highlight=False))
+    _say("stopped")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -240,11 +241,11 @@ def test_paratopic_serve_runs_a_real_server(served):
                 time.sleep(0.5)
         assert "topic-table" in page
     finally:
-        proc.terminate()  # SIGTERM: uvicorn shuts down as on Ctrl-C
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert f"paratopic explorer on {url}" in stdout
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "stopped" in stderr
 
 
 def test_serve_warns_on_a_non_local_host_and_refuses_a_port_in_use(served):
@@ -261,3 +262,14 @@ def test_serve_warns_on_a_non_local_host_and_refuses_a_port_in_use(served):
     assert result.exit_code == 1
     assert "anyone who can reach this machine" in result.stderr
     assert "error:" in result.stderr and "Traceback" not in result.output
+
+
+def test_other_commands_do_not_import_the_web_stack():
+    """`paratopic --help` (and every other command) stays quick: FastAPI and uvicorn load only in `serve`."""
+    code = ("import sys\nfrom paratopic.cli import app\ntry:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette', 'paratopic')))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "serve" in done.stdout  # the command is listed
+    assert done.stdout.strip().splitlines()[-1] == "['paratopic', 'paratopic.cli']"

@@ -3,12 +3,14 @@ then serve until Ctrl-C, which uvicorn turns into a clean shutdown."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
+import signal
 import socket
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from cluster.workspace import Workspace
 
@@ -58,7 +60,7 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, op
     url = url_of(sock)
     config = uvicorn.Config(create_app(workspace), log_level=log_level, h11_max_incomplete_event_size=16 * 1024,
                             timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    server = _server_class()(config)
     if announce is not None:
         announce(url)
     if open_browser:
@@ -67,3 +69,25 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, op
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _server_class() -> type:
+    """uvicorn's Server, except that after the graceful shutdown on Ctrl-C (or SIGTERM) it returns instead of
+    raising the signal again (uvicorn does, so that a KeyboardInterrupt, exit 130, would follow a clean stop)."""
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in originals.items():
+                    signal.signal(sig, handler)
+
+    return Server
