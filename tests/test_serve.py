@@ -3,6 +3,7 @@ and dates, a second outlet retelling one seed article, and an article whose titl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -221,31 +222,97 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_paratopic_serve_runs_a_real_server(served):
-    out, _, _ = served
+@contextlib.contextmanager
+def _real_server(out: Path):
+    """`paratopic serve OUT` in a subprocess on a free local port: yields (url, process) once it answers;
+    stopped with SIGINT (Ctrl-C) afterwards."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-m", "paratopic.cli", "serve", str(out), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    url = f"http://127.0.0.1:{port}/"
     try:
-        url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(url + "topics", timeout=5) as response:
-                    page = response.read().decode("utf-8")
-                break
+                with urllib.request.urlopen(url + "api/status", timeout=5):
+                    break
             except OSError:
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the server did not answer within 120 s"
                 time.sleep(0.5)
-        assert "topic-table" in page
+        yield url, proc
     finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def test_paratopic_serve_runs_a_real_server(served):
+    out, _, _ = served
+    with _real_server(out) as (url, proc):
+        with urllib.request.urlopen(url + "topics", timeout=30) as response:
+            page = response.read().decode("utf-8")
+        assert "topic-table" in page
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert f"paratopic explorer on {url}" in stdout
     assert "Traceback" not in stderr and "stopped" in stderr
+
+
+@pytest.mark.browser
+def test_explorer_in_chromium(served, tmp_path):
+    """Headless Chromium on the real server: a Vietnamese query shows the Hwasong paragraph first, its link opens
+    the paragraph page; a topic and a story open; the map draws every topic's label; the injection stays inert."""
+    from browser import CHROMIUM_ARGS, chromium_path, screenshots_or_skip
+
+    shots = screenshots_or_skip(tmp_path)
+    from playwright.sync_api import sync_playwright
+
+    out, workspace, _ = served
+    errors: list[str] = []
+    alerts: list[str] = []
+    with _real_server(out) as (url, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        page.goto(url)
+        page.fill("input[name=q]", QUERY)
+        page.press("input[name=q]", "Enter")
+        page.wait_for_selector("ol.hits li.hit")
+        first = page.locator("ol.hits li.hit .text a").first
+        assert "Hwasong" in first.inner_text()
+        page.screenshot(path=str(shots / "search.png"))
+        first.click()
+        page.wait_for_selector(".article p.current")
+        assert page.url.split("id=")[1].replace("%3A", ":") in HWASONG
+        assert "Hwasong" in page.locator(".article p.current").inner_text()
+        page.goto(url + "topics")
+        page.locator("#topic-table tbody tr a").first.click()
+        page.wait_for_selector("h1:has-text('Topic')")
+        assert page.locator(".keywords span").count() > 0
+        page.goto(url + "stories")
+        page.locator("ol.stories li a").first.click()
+        page.wait_for_selector("table.articles tbody tr")
+        assert page.locator("table.articles tbody tr").count() >= 2
+        page.goto(url + "map")
+        page.wait_for_selector("#map[data-ready='1']", timeout=60_000)
+        labels = page.evaluate("() => [...document.querySelectorAll('#map .annotation-text')].map(e => e.textContent)")
+        assert sorted(labels) == sorted(workspace.topics.topic_label(t) for t in range(workspace.topics.n_topics_))
+        page.screenshot(path=str(shots / "map.png"))
+        for path in ["paragraph?id=999_evil:0", "?q=" + EVIL_TITLE, "topics", "stories"]:
+            page.goto(url + path)
+            page.wait_for_load_state("load")
+        assert page.evaluate("() => document.querySelectorAll('script:not([src])').length") == 0
+        browser.close()
+    assert alerts == [] and errors == [], (alerts, errors)
 
 
 def test_serve_warns_on_a_non_local_host_and_refuses_a_port_in_use(served):
