@@ -146,7 +146,10 @@ def test_paragraph_similar_topics_stories(served):
     assert retold, stories
     story = _ok(client, f"/api/stories/{retold[0]['story']}").json()
     assert {"000_bafd0c5b1fa3f0f2", "100_retold"} <= {a["doc_id"] for a in story["articles"]}
+    assert {"000_bafd0c5b1fa3f0f2", "100_retold"} <= {a["doc_id"] for a in retold[0]["articles"]}
+    assert [s["last_date"] for s in stories] == sorted((s["last_date"] for s in stories), reverse=True)
     assert _ok(client, "/api/stories?since=2017-12-30").json() == []
+    assert [s["story"] for s in _ok(client, "/api/stories?since=2017-12-08").json()] == [retold[0]["story"]]
     status = _ok(client, "/api/status").json()
     assert status["paragraphs"] == len(workspace.index) and status["stale"] is False
 
@@ -214,6 +217,34 @@ def test_a_newer_save_is_reported_and_the_opened_generation_kept(served, tmp_pat
         assert status["stale"] is True and status["generation"] == workspace.index.generation
         assert "A newer version of this index" in client.get("/").text
         assert client.get(f"/api/search?q={QUERY}&k=1").json()["groups"][0]["id"] in HWASONG
+
+
+def test_workspace_leaves_out_topics_fitted_on_an_older_index(served, tmp_path):
+    """Articles added since the topics were fitted: the workspace opens without the topics, saying why; the
+    explorer still searches, and the topic pages answer 404 with that reason."""
+    import shutil
+
+    import pandas as pd
+
+    from cluster.workspace import Workspace
+    from embed import ParagraphIndex
+    from paratopic.serve import create_app
+
+    out, _, _ = served
+    copy = tmp_path / "index"
+    shutil.copytree(out / "index", copy)
+    grown = ParagraphIndex.load(copy)
+    grown.add(pd.DataFrame({"id": ["200_new"], "title": ["Tin mới"], "text": [EVIL[0]]}), cache=False)
+    grown.save(copy)
+    workspace = Workspace.open(copy)
+    assert workspace.topics is None and len(workspace.notes) == 1 and "topics are left out" in workspace.notes[0]
+    assert workspace.stories is not None  # saved stories take a grown index: the new article has no story yet
+    assert workspace.index.paragraphs["story"].tolist()[-1] == -1
+    with TestClient(create_app(workspace)) as client:
+        assert client.get(f"/api/search?q={QUERY}&k=1").json()["groups"][0]["id"] in HWASONG
+        response = client.get("/api/topics")
+        assert response.status_code == 404 and "no saved topics" in response.json()["detail"]
+        assert "topics are left out" in client.get("/").text
 
 
 def _free_port() -> int:
@@ -299,7 +330,7 @@ def test_explorer_in_chromium(served, tmp_path):
         page.wait_for_selector("h1:has-text('Topic')")
         assert page.locator(".keywords span").count() > 0
         page.goto(url + "stories")
-        page.locator("ol.stories li a").first.click()
+        page.locator("ol.stories > li > a").first.click()
         page.wait_for_selector("table.articles tbody tr")
         assert page.locator("table.articles tbody tr").count() >= 2
         page.goto(url + "map")

@@ -314,7 +314,19 @@ class Explorer:
             info = info[info["last_date"] >= since]
         info = info.sort_values(["last_date", "n_articles", "story"], ascending=[False, False, True],
                                 na_position="last")
-        return [self._story_row(r) for r in info.itertuples()]
+        return [{**self._story_row(r), "articles": self._story_articles(int(r.story))} for r in info.itertuples()]
+
+    def _story_articles(self, story: int) -> list[dict[str, Any]]:
+        """A story's articles, oldest first: doc_id, title, source, date, n_paragraphs, first_id (its first paragraph)."""
+        out = []
+        doc_ids = self.index.paragraphs["doc_id"].astype(str).to_numpy()
+        for art in self.stories.story_articles(story).itertuples():
+            rows = np.flatnonzero(doc_ids == str(art.doc_id))
+            out.append({"doc_id": str(art.doc_id), "title": _clean(art.title), "source": _clean(art.source),
+                        "date": _clean(pd.Timestamp(art.date)) if not pd.isna(art.date) else None,
+                        "n_paragraphs": int(art.n_paragraphs),
+                        "first_id": str(self.index.paragraphs["id"].iat[int(rows[0])]) if len(rows) else None})
+        return out
 
     def story(self, story: int) -> dict[str, Any]:
         model = self._need_stories()
@@ -322,16 +334,9 @@ class Explorer:
         match = info[info["story"] == story]
         if match.empty:
             raise NotFound(f"no story {story} in the saved stories")
-        articles = model.story_articles(story)
-        out = []
-        for art in articles.itertuples():
-            rows = np.flatnonzero(self.index.paragraphs["doc_id"].astype(str).to_numpy() == str(art.doc_id))
-            out.append({"doc_id": str(art.doc_id), "title": _clean(art.title), "source": _clean(art.source),
-                        "date": _clean(pd.Timestamp(art.date)) if not pd.isna(art.date) else None,
-                        "n_paragraphs": int(art.n_paragraphs),
-                        "first_id": str(self.index.paragraphs["id"].iat[int(rows[0])]) if len(rows) else None})
         rows = np.flatnonzero(self._story_of == story)
-        return {**self._story_row(next(match.itertuples())), "articles": out, "timeline": self._timeline(rows)}
+        return {**self._story_row(next(match.itertuples())), "articles": self._story_articles(story),
+                "timeline": self._timeline(rows)}
 
     def map_points(self) -> dict[str, Any]:
         """Every paragraph as a map point, columnar: x, y (3 decimals), topic, id, short text; and each
