@@ -777,7 +777,7 @@ def serve(
 ) -> None:
     """Explore an index in the browser: search, paragraphs, topics, stories and a map (read-only; Ctrl-C stops).
 
-    Needs the serve extra: pip install 'paratopic[serve]'."""
+    Needs the serve extra (FastAPI and uvicorn), e.g. pip install -e ".\\[serve]"."""
     _setup_logging(verbose)
     try:
         from paratopic.serve import serve as run_server
