@@ -6,6 +6,7 @@ Every function reads the :class:`cluster.workspace.Workspace` only; bad input ra
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass
@@ -189,6 +190,7 @@ class Explorer:
             "sources": self.sources(),
         }
 
+    @functools.cache  # noqa: B019 - one Explorer per app, alive as long as it: the index in memory never changes
     def sources(self) -> list[str]:
         table = self.index.paragraphs
         if "source" not in table.columns:
@@ -233,6 +235,10 @@ class Explorer:
 
     def topic_table(self) -> list[dict[str, Any]]:
         model = self._need_topics()
+        return self._topic_table(model)
+
+    @functools.cache  # noqa: B019 - as sources()
+    def _topic_table(self, model: Any) -> list[dict[str, Any]]:
         spans = self._topic_spans()
         stories = self._topic_story_counts()
         rows = []
