@@ -177,6 +177,18 @@ def test_pages_render_and_escape_every_value(served):
     assert "Tin nóng" in _ok(client, "/?q=Tin%20n%C3%B3ng%20Hwasong").text
 
 
+def test_pages_answer_bad_requests_with_an_escaped_error_page(served):
+    client = served[2]
+    for url, status, words in [("/paragraph?id=%3Cscript%3Ealert(1)%3C/script%3E", 404, "no paragraph with id"),
+                               ("/?q=x&date_from=31/12/2017", 400, "not an ISO date"),
+                               ("/?q=x&k=1000", 422, "k: "), ("/topics/999", 404, "no topic 999"),
+                               ("/stories?since=soon", 400, "not an ISO date"), ("/nothing", 404, "Not Found")]:
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert response.headers["content-type"].startswith("text/html") and words in response.text, url
+        assert "<script>alert" not in response.text and "Traceback" not in response.text, url
+
+
 def test_static_files_only_from_the_static_folder(served):
     client = served[2]
     assert "scattergl" in _ok(client, "/static/map.js").text
