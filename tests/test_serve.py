@@ -383,3 +383,50 @@ def test_other_commands_do_not_import_the_web_stack():
     assert done.returncode == 0, done.stderr
     assert "serve" in done.stdout  # the command is listed
     assert done.stdout.strip().splitlines()[-1] == "['paratopic', 'paratopic.cli']"
+
+
+@pytest.mark.slow
+def test_explorer_over_vims(eval_dir, tmp_path):
+    """A few thousand ViMs paragraphs (40 events, their articles' first 8 paragraphs, five outlets and real dates)
+    through `paratopic run`: summaries find their own event first, filters hold, stories are single events."""
+    import pandas as pd
+
+    from cluster.workspace import Workspace
+    from paratopic.serve import create_app
+
+    articles = pd.read_json(eval_dir / "vims" / "vims_articles.jsonl", lines=True, dtype=False)
+    events = sorted(articles["event"].unique())[::7][:40]
+    sub = articles[articles["event"].isin(events)].copy()
+    sub["text"] = ["\n\n".join(t.split("\n\n")[:8]) for t in sub["text"]]
+    sub["id"] = sub["id"].str.replace("/", "_")
+    path = tmp_path / "vims.jsonl"
+    sub[["id", "title", "text", "source", "date"]].to_json(path, orient="records", lines=True, force_ascii=False)
+    result = CliRunner().invoke(cli, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    event_of = dict(zip(sub["id"], sub["event"]))
+    workspace = Workspace.open(tmp_path / "out")
+    assert len(workspace.index) > 1500 and workspace.topics is not None and workspace.stories is not None
+    with TestClient(create_app(workspace)) as client:
+        queries = sub[sub["summary"].str.strip() != ""].drop_duplicates("event").head(20)
+        right = 0
+        for row in queries.itertuples():
+            groups = _ok(client, f"/api/search?q={row.summary[:900]}&k=5").json()["groups"]
+            right += event_of[groups[0]["doc_id"]] == row.event
+        assert right >= 17, f"{right} of {len(queries)} summaries found their own event first"
+        source = sorted(sub["source"].unique())[0]
+        groups = _ok(client, f"/api/search?q={queries['summary'].iloc[0][:900]}&k=20&source={source}"
+                             "&date_from=2016-01-01&date_to=2017-12-31").json()["groups"]
+        hits = [h for g in groups for h in [g, *g["members"]]]
+        assert hits and all(h["source"] == source and "2016-01-01" <= h["date"] <= "2017-12-31" for h in hits)
+        stories = _ok(client, "/api/stories").json()
+        assert len(stories) >= 20
+        pure = [max(pd.Series([event_of[a["doc_id"]] for a in s["articles"]]).value_counts(normalize=True))
+                for s in stories]
+        assert sum(pure) / len(pure) >= 0.9
+        assert [s["last_date"] for s in stories] == sorted((s["last_date"] for s in stories), reverse=True)
+        response = _ok(client, "/api/map")
+        assert response.json()["n"] == len(workspace.index)
+        assert len(response.content) / len(workspace.index) < 400  # bytes per point, hover text included
+        for url in ["/topics", f"/topics/{workspace.topics.topic_info()['topic'].iloc[0]}", "/stories",
+                    f"/stories/{stories[0]['story']}", f"/?q={queries['title'].iloc[0]}"]:
+            _ok(client, url)
