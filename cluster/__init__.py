@@ -20,12 +20,14 @@ _LAZY = {
     "TOPIC_INFO_COLUMNS": "cluster.topics",
     "StoryModel": "cluster.stories",
     "write_report": "cluster.report",
+    "Workspace": "cluster.workspace",
 }
 
 if TYPE_CHECKING:
     from cluster.report import write_report
     from cluster.stories import StoryModel
     from cluster.topics import TOPIC_INFO_COLUMNS, TopicModel
+    from cluster.workspace import Workspace
 
 
 def __getattr__(name: str) -> Any:
@@ -41,4 +43,5 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = ["TopicModel", "StoryModel", "TOPIC_INFO_COLUMNS", "write_report", "IndexMismatchError", "ModelFormatError"]
+__all__ = ["TopicModel", "StoryModel", "TOPIC_INFO_COLUMNS", "write_report", "Workspace", "IndexMismatchError",
+           "ModelFormatError"]

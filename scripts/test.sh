@@ -10,7 +10,7 @@ PY=${PYTHON:-python3}
 # CPU torch first (the wheel this machine kind keeps on disk), so that
 # sentence-transformers does not pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[sentence-transformers,test,ray]"
+.venv/bin/python -m pip install -q -e ".[sentence-transformers,test,ray,serve]"
 
 # The browser test needs Debian's chromium; install it when we can.
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
