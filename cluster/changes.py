@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from embed.dates import stored_dates
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -78,8 +80,8 @@ def _article_dates(stories: Any, story: int) -> list[str]:
     """ISO dates of a story's dated articles (``story_articles``), oldest first."""
     if not hasattr(stories, "story_articles"):
         return []
-    dates = pd.to_datetime(stories.story_articles(story)["date"], errors="coerce", utc=True).dropna()
-    return [d.tz_localize(None).isoformat() for d in sorted(dates)]
+    dates = stored_dates(stories.story_articles(story)["date"]).dropna()
+    return [d.isoformat() for d in sorted(dates)]
 
 
 def story_overview(stories: Any) -> dict[str, Any] | None:

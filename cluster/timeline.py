@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from embed.dates import stored_dates
+
 __all__ = ["topics_over_time"]
 
 
@@ -19,7 +21,7 @@ def topics_over_time(table: pd.DataFrame, labels: np.ndarray, freq: str = "D") -
     columns = ["topic", "period", "count"]
     if "date" not in table.columns:
         return pd.DataFrame(columns=columns)
-    dates = pd.to_datetime(table["date"], errors="coerce", utc=True).dt.tz_localize(None)
+    dates = stored_dates(table["date"])
     frame = pd.DataFrame({"topic": labels, "date": dates})
     frame = frame[(frame["topic"] >= 0) & frame["date"].notna()]
     if frame.empty:

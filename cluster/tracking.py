@@ -51,6 +51,7 @@ from cluster.direct import DIRECT_BELOW
 from cluster.errors import IndexMismatchError
 from cluster.keywords import short_label
 from cluster.setaside import fit_mask
+from embed.dates import stored_dates
 
 if TYPE_CHECKING:
     from cluster.topics import TopicModel
@@ -99,7 +100,7 @@ def _max_date(table: pd.DataFrame) -> str | None:
     """The latest ``date`` of the paragraphs (ISO text), None when none has one."""
     if "date" not in table.columns:
         return None
-    dates = pd.to_datetime(table["date"], errors="coerce", utc=True).dt.tz_localize(None).dropna()
+    dates = stored_dates(table["date"]).dropna()
     return dates.max().isoformat() if len(dates) else None
 
 

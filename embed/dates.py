@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DateReport", "normalize_dates", "parse_iso_date", "DAY_FIRST_FORMATS"]
+__all__ = ["DateReport", "normalize_dates", "parse_iso_date", "stored_dates", "DAY_FIRST_FORMATS"]
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _SEPARATORS = ("/", "-", ".")
@@ -162,3 +162,14 @@ def parse_iso_date(value: str, what: str = "date") -> pd.Timestamp:
     if not report.unread and values[0]:
         hint = f" (read day-first, {text!r} would be {values[0][:10]})"
     raise ValueError(f"{what} {text!r} is not an ISO date; write it as YYYY-MM-DD{hint}")
+
+
+def stored_dates(values: Any) -> pd.Series:
+    """The dates of a paragraph table's ``date`` column (ISO text, as :func:`normalize_dates` stores it) as
+    timezone-naive UTC timestamps, NaT where empty or unreadable.
+
+    Every ISO 8601 form is read, mixed in one column: pandas' default infers one format from the first value and
+    turns every value of another form into NaT without a word (an index of plain dates extended with dated-and-timed
+    articles lost the new ones' dates in timelines and tracking)."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    return pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601").dt.tz_localize(None)

@@ -86,3 +86,19 @@ def test_info_counts_unread_dates(tmp_path, e5):
     result = CliRunner().invoke(app, ["info", str(tmp_path / "idx")])
     flat = " ".join(result.output.replace("│", " ").split())
     assert result.exit_code == 0 and "documents with a date 1 of 2" in flat and "dates not read (left empty) 1, e.g. 'hôm qua'" in flat, flat
+
+
+def test_stored_dates_of_mixed_iso_forms_all_count():
+    """An index of plain dates extended with dated-and-timed articles: the timeline counts every dated
+    paragraph (pandas' default format inference turned the second form into NaT without a word)."""
+    import numpy as np
+
+    from cluster.timeline import topics_over_time
+    from embed.dates import stored_dates
+
+    table = pd.DataFrame({"date": ["2013-10-23", "2013-10-24T11:09:00", "2013-10-25 08:00:00+07:00", None, "x"]})
+    dates = stored_dates(table["date"])
+    assert [d.isoformat() if not pd.isna(d) else None for d in dates] == [
+        "2013-10-23T00:00:00", "2013-10-24T11:09:00", "2013-10-25T01:00:00", None, None]
+    counts = topics_over_time(table, np.zeros(len(table), dtype=int))
+    assert counts["count"].sum() == 3 and len(counts) == 3

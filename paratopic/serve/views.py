@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from embed.dates import stored_dates
+
 if TYPE_CHECKING:
     from cluster.workspace import Workspace
 
@@ -95,7 +97,7 @@ class Explorer:
         self._labels = {t: self.topics.topic_label(t) for t in range(self.topics.n_topics_)} if self.topics else {}
         self._topic_of = np.asarray(self.topics.labels_) if self.topics is not None else None
         self._story_of = np.asarray(self.stories.labels_) if self.stories is not None else None
-        self._dates = pd.to_datetime(table["date"], errors="coerce") if "date" in table.columns else None
+        self._dates = stored_dates(table["date"]) if "date" in table.columns else None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ helpers
