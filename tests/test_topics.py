@@ -334,3 +334,19 @@ def test_english_keywords_on_newsgroups() -> None:
     words = [w for w, _ in KeywordModel(docs, labels).keywords(groups.index("sci.space"), n=10)]
     assert not set(words) & english_stopwords()
     assert {"space", "nasa", "orbit", "launch", "shuttle"} & set(words), words
+
+
+@pytest.mark.slow
+def test_first_umap_compile_says_it_happens_once(tmp_path: Path) -> None:
+    """The first UMAP import on a machine (an empty numba cache) says that it compiles once; the next does not."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import logging; logging.basicConfig(level=logging.WARNING)\n"
+             "from cluster.reduction import import_umap; import_umap()")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    runs = [subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    assert "compiling UMAP's numba code, once for this machine" in runs[0].stderr
+    assert "compiling" not in runs[1].stderr
