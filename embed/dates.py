@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DateReport", "normalize_dates", "parse_iso_date", "stored_dates", "DAY_FIRST_FORMATS"]
+__all__ = ["DateReport", "normalize_dates", "parse_iso_date", "stored_dates", "is_missing", "DAY_FIRST_FORMATS"]
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _SEPARATORS = ("/", "-", ".")
@@ -65,7 +65,8 @@ class DateReport:
                 f"(ISO YYYY-MM-DD, or dd/mm/yyyy [HH:MM] day-first): {shown}")
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """True for a missing value: None, NaN, NA, or empty / blank text."""
     if value is None:
         return True
     if isinstance(value, str):
@@ -85,7 +86,7 @@ def normalize_dates(values: list[Any], *, where: str, first_row: int = 0,
     :class:`DateReport` (``first_row``: the number of the first value's row, for the examples).
     """
     report = DateReport(where)
-    present = [i for i, v in enumerate(values) if not _is_missing(v)]
+    present = [i for i, v in enumerate(values) if not is_missing(v)]
     report.total = len(present)
     if all(isinstance(values[i], str) and _ISO.match(values[i].strip()) for i in present) or all(
         isinstance(values[i], (pd.Timestamp, _dt.datetime, np.datetime64)) for i in present

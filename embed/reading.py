@@ -20,7 +20,7 @@ from typing import Any, Union
 
 import pandas as pd
 
-from embed.dates import normalize_dates
+from embed.dates import is_missing, normalize_dates
 from embed.errors import InputError
 from embed.hygiene import flag_paragraphs
 from embed.text import normalize_text, split_paragraphs, text_hash
@@ -351,12 +351,12 @@ def _docs_from_frame(
             raise InputError(
                 f"{where}, row {row_number}: column {text_column!r} holds {type(text).__name__} {text!r}; expected text"
             )
-        title = normalize_text(str(record[title_col])) if title_col and not _missing(record[title_col]) else ""
+        title = normalize_text(str(record[title_col])) if title_col and not is_missing(record[title_col]) else ""
         paragraphs = split_paragraphs(text)
         _check_lengths(paragraphs, f"{where}, row {row_number}")
         if not id_col:
             doc_id = f"{stem}#{row_number}"
-        elif _missing(record[id_col]):
+        elif is_missing(record[id_col]):
             doc_id = _derived_id(stem, title, paragraphs, derived)
         else:
             doc_id = _id_text(record[id_col])
@@ -385,18 +385,6 @@ def _docs_from_frame(
         raise InputError(f"{where}: document id {name!r} is given in row {rows_of[name]} and derived for a row "
                          "without an id; give that row another id")
     return docs
-
-
-def _missing(value: Any) -> bool:
-    """True for a missing id or title: None, NaN, NA, or empty / blank text."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _id_text(value: Any) -> str:
@@ -428,7 +416,7 @@ def _dates(frame: pd.DataFrame, where: str, first_row: int,
     values, report = normalize_dates(raw, where=where, first_row=first_row, month_first=month_first)
     if report.unread:
         logger.warning("%s", report.message())
-    unread = [str(r) if v is None and not _missing(r) else None for v, r in zip(values, raw)]
+    unread = [str(r) if v is None and not is_missing(r) else None for v, r in zip(values, raw)]
     return values, unread
 
 
