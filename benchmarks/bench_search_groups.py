@@ -81,12 +81,7 @@ def news_day_search(articles: pd.DataFrame, draws: int = NEWS_DAY_DRAWS) -> list
     for i, form in itertools.product(range(draws), ("paragraphs", "lead")):
         draw = vims.news_day(articles, events, 1000 + i)
         index = ParagraphIndex.build(vims.in_form(draw, form), show_progress=False)
-        queries = draw[draw["summary"].str.strip() != ""].copy()
-        by_event = draw.groupby("event")["id"].apply(set).to_dict()
-        queries["positives"] = [by_event[e] - {q} for e, q in zip(queries["event"], queries["id"])]
-        event_of = dict(zip(draw["id"], draw["event"]))
-        vectors = index.embedder.embed_queries(queries["summary"].tolist())
-        doc_of = index.paragraphs["doc_id"].to_numpy()
+        queries, event_of, vectors, doc_of = draw_queries(draw, index)
         runs = {
             "show": ranked(index, vectors, "show"),
             f"group by cosine ({STORY_THRESHOLD})": ranked(index, vectors, "group"),
@@ -105,6 +100,17 @@ def news_day_search(articles: pd.DataFrame, draws: int = NEWS_DAY_DRAWS) -> list
         foreign = float(np.sum(np.array([p["foreign"] for p in parts]) * members) / max(members.sum(), 1e-9))
         rows.append([name, mean["ndcg"], mean["recall"], mean["hits"], float(members.sum() / weight.sum()), foreign])
     return rows
+
+
+def draw_queries(draw: pd.DataFrame, index: ParagraphIndex) -> tuple[pd.DataFrame, dict, np.ndarray, np.ndarray]:
+    """A news-day draw's queries (its articles' summaries, each with the other articles of its event as
+    ``positives``), the event of each article, the query vectors and each indexed paragraph's document."""
+    queries = draw[draw["summary"].str.strip() != ""].copy()
+    by_event = draw.groupby("event")["id"].apply(set).to_dict()
+    queries["positives"] = [by_event[e] - {q} for e, q in zip(queries["event"], queries["id"])]
+    event_of = dict(zip(draw["id"], draw["event"]))
+    vectors = index.embedder.embed_queries(queries["summary"].tolist())
+    return queries, event_of, vectors, index.paragraphs["doc_id"].to_numpy()
 
 
 def ranked(index: ParagraphIndex, vectors: np.ndarray, mode: str, threshold: float = STORY_THRESHOLD,

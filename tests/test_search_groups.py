@@ -182,12 +182,7 @@ def test_news_day_grouped_search_keeps_events_apart():
     articles = vims_bench.load_articles()
     draw = vims_bench.news_day(articles, vims_bench.halves(articles)["held-out"], 1000)
     index = ParagraphIndex.build(vims_bench.in_form(draw, "paragraphs"), cache=_vims_cache(), show_progress=False)
-    queries = draw[draw["summary"].str.strip() != ""].copy()
-    by_event = draw.groupby("event")["id"].apply(set).to_dict()
-    queries["positives"] = [by_event[e] - {q} for e, q in zip(queries["event"], queries["id"])]
-    event_of = dict(zip(draw["id"], draw["event"]))
-    vectors = index.embedder.embed_queries(queries["summary"].tolist())
-    doc_of = index.paragraphs["doc_id"].to_numpy()
+    queries, event_of, vectors, doc_of = bench.draw_queries(draw, index)
     show = bench.evaluate(bench.ranked(index, vectors, "show"), queries, doc_of, event_of)
     grouped = bench.evaluate(bench.ranked(bench.with_stories(index), vectors, "group"), queries, doc_of, event_of)
     assert grouped["members"] >= 20  # the stories do collapse the other outlets' reports
