@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cluster.errors import IndexMismatchError, ModelFormatError
+from embed.lazy import lazy_exports
 
 #: Public name -> its module, imported on first use (PEP 562): ``import cluster`` stays cheap.
 _LAZY = {
@@ -30,18 +30,7 @@ if TYPE_CHECKING:
     from cluster.workspace import Workspace
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cluster' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_exports("cluster", _LAZY, globals())
 
 __all__ = ["TopicModel", "StoryModel", "TOPIC_INFO_COLUMNS", "write_report", "Workspace", "IndexMismatchError",
            "ModelFormatError"]

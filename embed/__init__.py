@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from embed.errors import (
     EmbedderMismatchError,
@@ -22,6 +21,7 @@ from embed.errors import (
     ParatopicError,
     SaveError,
 )
+from embed.lazy import lazy_exports
 
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so that ``import embed`` (and the
 #: command line's ``--help``) does not pay for numpy, pandas, FAISS and ONNX Runtime before they are needed.
@@ -52,18 +52,7 @@ if TYPE_CHECKING:
     from embed.text import normalize_text
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'embed' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+__getattr__, __dir__ = lazy_exports("embed", _LAZY, globals())
 
 __all__ = [
     "read_corpus",
