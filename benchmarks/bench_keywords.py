@@ -14,7 +14,7 @@ keyword step differs:
 "before": pyvi words, curated stopwords + words in >30% of paragraphs,
 c-TF-IDF + MMR (the pipeline up to this change). "after": learned compounds
 joined, the same stopwords, c-TF-IDF x reference-IDF factor + MMR, and the
-phrase labels of cluster/labels.py.
+phrase labels of cluster/words/labels.py.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 from evaldata import EVAL
 
-from cluster.keywords import KeywordModel, short_label
-from cluster.labels import describe_topics
-from cluster.reference import reference_for
-from cluster.stopwords import corpus_stopwords, stopwords_for
-from cluster.tokens import Tokenizer, segment_many
+from cluster.words.keywords import KeywordModel, short_label
+from cluster.words.labels import describe_topics
+from cluster.words.reference import reference_for
+from cluster.words.stopwords import corpus_stopwords, stopwords_for
+from cluster.words.tokens import Tokenizer, segment_many
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "keywords.md"
@@ -148,10 +148,10 @@ def main() -> None:
         f"{time.strftime('%Y-%m-%d')}. Topics are fixed per data set, so only the keyword step differs.",
         "",
         "- **before**: pyvi words; curated stopwords + words in >30% of paragraphs; c-TF-IDF + MMR.",
-        "- **after**: the same, plus the learned compounds joined (`cluster/data/compounds_vi.tsv`, "
+        "- **after**: the same, plus the learned compounds joined (`cluster/words/data/compounds_vi.tsv`, "
         f"{len(reference.compounds)} pairs) and each c-TF-IDF weight multiplied by the word's reference-IDF factor "
-        f"(`cluster/data/reference_vi.tsv`: df of {len(reference.df)} words over {reference.n_documents} VNTC articles); "
-        "label = phrase label (cluster/labels.py).",
+        f"(`cluster/words/data/reference_vi.tsv`: df of {len(reference.df)} words over {reference.n_documents} VNTC articles); "
+        "label = phrase label (cluster/words/labels.py).",
         f"- **generic**: top-10 keywords among {', '.join(GENERIC)} (the words the issue saw; not used by the code).",
         "- **broken halves**: top-10 keywords that occur mostly inside a learned compound (split by pyvi: xảy, gái).",
         "",

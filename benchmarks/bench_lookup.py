@@ -304,7 +304,7 @@ def _numpy_topk_batch(vectors: np.ndarray, queries: np.ndarray, k: int, max_cell
 
 
 def _build_ivf_fixed(vectors: np.ndarray) -> Any:
-    """paratopic's IVF recipe (embed/index.py ``_build_faiss("ivf")``) with the constructor arguments in
+    """paratopic's IVF recipe (embed/store/index.py ``_build_faiss("ivf")``) with the constructor arguments in
     FAISS's order ``IndexIVFFlat(quantizer, d, nlist, metric)``; used only when paratopic's own build fails."""
     import faiss
 
@@ -332,7 +332,7 @@ def _extrapolate(t_small: float, n_small: int, n_big: int) -> float:
 def _build_kinds(vectors: np.ndarray, build_times: dict[str, tuple[int, float]], max_build_s: float,
                  notes: dict[str, str]) -> tuple[dict[str, Any], dict[str, float | str]]:
     """Build paratopic's HNSW and IVF indexes (skipping any whose extrapolated time is too long)."""
-    from embed import index as pindex
+    from embed.store import index as pindex
 
     n = len(vectors)
     indexes: dict[str, Any] = {}
@@ -369,7 +369,7 @@ def _bench_size(vectors: np.ndarray, *, seed: int, max_build_s: float, single_bu
     import torch
     from sentence_transformers import util
 
-    from embed import index as pindex
+    from embed.store import index as pindex
 
     n = len(vectors)
     n_single = int(min(200, max(20, single_budget / n)))
@@ -479,7 +479,7 @@ def bench_search(sizes: Sequence[int], *, dim: int, seed: int, max_build_s: floa
 
 def bench_paragraph_index(queries: list[str], n_queries: int) -> tuple[str, dict]:
     from embed import ParagraphIndex
-    from embed.grouping import grouping_rule
+    from embed.search.grouping import grouping_rule
 
     t_build, index = _time_once(lambda: ParagraphIndex.build(REPO / "seeds"))
     info = index.info()

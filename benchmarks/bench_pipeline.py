@@ -201,7 +201,7 @@ def versus_bertopic(name: str, topics: object) -> list[dict]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from cluster import TopicModel
-    from cluster.reduction import import_umap
+    from cluster.topics.reduction import import_umap
 
     umap = import_umap()
     index = topics.index

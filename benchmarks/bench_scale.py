@@ -12,12 +12,12 @@ updates some sections keeps the others). Sections:
    driver's peak memory is its own; peak memory per worker.
 2. Assembly: the driver collecting N vectors that come back in shuffled
    batches, as the previous code did (dict by hash, then np.stack) and as
-   embed.spill.VectorSpill does now: time and peak memory. Table: the
+   embed.store.spill.VectorSpill does now: time and peak memory. Table: the
    driver's peak memory while it gathers the paragraph table of 1M
    paragraphs (the 100k above, 10 times under new ids) on Ray.
-3. FAISS: flat vs ivfsq (embed/ann.py) on real e5 vectors replicated with
+3. FAISS: flat vs ivfsq (embed/store/ann.py) on real e5 vectors replicated with
    noise: build time, bytes per vector, recall@10 against exact search.
-4. Topics: fit_sampled (cluster/sampled.py) on replicated vectors: sample
+4. Topics: fit_sampled (cluster/topics/sampled.py) on replicated vectors: sample
    fit + Ray assignment, time and peak memory (a child process per size).
 5. VNTC leads: a full fit vs a sample fit, ARI / NMI against the labels.
 """
@@ -75,7 +75,7 @@ def build_child(build: str, folder: Path) -> None:
     """Run in a child process: one cold build of ``folder``; prints one JSON line
     (the driver's peak memory is this process's own)."""
     from embed import ParagraphIndex, read_corpus
-    from embed.distributed import build_distributed, ray_session
+    from embed.distributed.build import build_distributed, ray_session
 
     start = time.perf_counter()
     if build == "single":
@@ -111,8 +111,8 @@ def assembly_child(n: int, how: str) -> None:
     """Run in a child process: the driver's assembly of ``n`` vectors coming back in
     batches of 64 in shuffled order, as the previous code did it (``dict``: a dict
     by text hash, then ``np.stack`` in input order) or as it does now (``spill``:
-    embed.spill.VectorSpill). Prints one JSON line with time and peak memory."""
-    from embed.spill import VectorSpill
+    embed.store.spill.VectorSpill). Prints one JSON line with time and peak memory."""
+    from embed.store.spill import VectorSpill
 
     dim, batch = 384, 64
     order = np.random.default_rng(0).permutation(-(-n // batch))
@@ -149,7 +149,7 @@ def assembly_rows(sizes: list[int]) -> list[dict]:
 def table_child(folder: str) -> None:
     """Run in a child process: read_distributed of ``folder`` on a local 2-CPU cluster; prints one JSON line
     with the driver's peak memory (the paragraph table is the one thing the driver gathers)."""
-    from embed.distributed import read_distributed
+    from embed.distributed.build import read_distributed
 
     start = time.perf_counter()
     table = read_distributed(folder, address="local")
@@ -176,7 +176,7 @@ def _replicated(n: int, seed: int = 0) -> np.ndarray:
     """``n`` unit vectors: real e5 vectors of the user's embedding cache, each copy with N(0, 0.02) noise."""
     import sqlite3
 
-    from embed.cache import default_cache_path
+    from embed.store.cache import default_cache_path
 
     db = sqlite3.connect(default_cache_path())
     base = np.stack([np.frombuffer(b, dtype=np.float32) for (b,) in db.execute(
@@ -193,7 +193,7 @@ def _replicated(n: int, seed: int = 0) -> np.ndarray:
 def faiss_rows(n: int) -> list[dict]:
     import faiss
 
-    from embed.ann import build_ivfsq
+    from embed.store.ann import build_ivfsq
 
     vectors = _replicated(n)
     queries = _replicated(500, seed=1)
@@ -223,8 +223,8 @@ def topics_child(n: int, sample: int, keywords: bool) -> None:
     """Run in a child process: fit_sampled on ``n`` replicated vectors; prints one JSON line."""
     from types import SimpleNamespace
 
-    from cluster.sampled import fit_sampled
-    from embed.distributed import ray_session
+    from cluster.topics.sampled import fit_sampled
+    from embed.distributed.build import ray_session
 
     vectors = _replicated(n)
     texts = pd.read_json(VNTC, lines=True)["lead"].astype(str).tolist()
@@ -254,7 +254,7 @@ def vntc_rows(per_label: int, sample: int) -> list[dict]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from cluster import TopicModel
-    from cluster.sampled import fit_sampled
+    from cluster.topics.sampled import fit_sampled
     from embed import ParagraphIndex
 
     vntc = pd.read_json(VNTC, lines=True)

@@ -18,7 +18,7 @@ over articles, for search with k=10 and:
 - ``show, as many hits as group``: every hit, k = the number of hits ``group``
   returned for that query (the same hits in score order, one line each).
 
-The same-story threshold (``embed.grouping.STORY_THRESHOLD``) is chosen on
+The same-story threshold (``embed.search.grouping.STORY_THRESHOLD``) is chosen on
 half of the events (queries of those events) and checked on the other half.
 Writes ``benchmarks/results/search_groups.md``.
 """
@@ -37,7 +37,7 @@ import vims
 from vims import VIMS
 
 from embed import ParagraphIndex
-from embed.grouping import STORY_THRESHOLD, grouping_rule
+from embed.search.grouping import STORY_THRESHOLD, grouping_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "search_groups.md"

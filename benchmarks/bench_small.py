@@ -30,7 +30,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from vims import VIMS, prepare
 
 from cluster import TopicModel
-from cluster.setaside import fit_mask
+from cluster.topics.setaside import fit_mask
 from embed import ParagraphIndex, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ def plain(vectors: np.ndarray) -> np.ndarray:
     """umap-learn's and hdbscan's own defaults (cosine metric)."""
     import hdbscan
 
-    from cluster.reduction import import_umap
+    from cluster.topics.reduction import import_umap
 
     reduced = import_umap().UMAP(metric="cosine", random_state=0).fit_transform(vectors)
     return np.asarray(hdbscan.HDBSCAN().fit(reduced).labels_)
@@ -67,7 +67,7 @@ def bertopic(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
 
-    from cluster.reduction import import_umap
+    from cluster.topics.reduction import import_umap
 
     umap_model = import_umap().UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=0)
     labels, _ = BERTopic(embedding_model=BaseEmbedder(), umap_model=umap_model).fit_transform(texts, embeddings=vectors)

@@ -33,9 +33,9 @@ from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from vims import VIMS, prepare
 
-from cluster.setaside import fit_mask
-from cluster.stories import StoryModel
-from cluster.story_signals import article_table, article_vectors
+from cluster.stories.model import StoryModel
+from cluster.stories.signals import article_table, article_vectors
+from cluster.topics.setaside import fit_mask
 from embed import ParagraphIndex
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +110,7 @@ class Half:
 
 
 def _texts(table: pd.DataFrame, articles: object) -> list[list[str]]:
-    from cluster.story_signals import article_texts
+    from cluster.stories.signals import article_texts
 
     return article_texts(table, articles)
 
@@ -134,7 +134,7 @@ def bertopic_labels(vectors: np.ndarray, texts: list[str]) -> np.ndarray:
     from bertopic import BERTopic
     from bertopic.backend import BaseEmbedder
 
-    from cluster.reduction import import_umap
+    from cluster.topics.reduction import import_umap
 
     umap_model = import_umap().UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=0)
     labels, _ = BERTopic(embedding_model=BaseEmbedder(), umap_model=umap_model).fit_transform(texts, embeddings=vectors)

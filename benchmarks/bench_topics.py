@@ -37,7 +37,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from cluster import TopicModel
-from cluster.keywords import KeywordModel
+from cluster.words.keywords import KeywordModel
 from embed import ParagraphIndex
 
 ROOT = Path(__file__).resolve().parents[1]

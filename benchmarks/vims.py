@@ -75,7 +75,7 @@ def halves(articles: pd.DataFrame) -> dict[str, list[str]]:
 
 def in_form(articles: pd.DataFrame, form: str) -> pd.DataFrame:
     """The articles as ``form`` (:data:`FORMS`): the columns an index is built from (no event column)."""
-    from embed.text import split_paragraphs
+    from embed.read.text import split_paragraphs
 
     frame = articles[["id", "title", "text", "source", "date"]].copy()
     if form == "block":

@@ -16,17 +16,17 @@ from embed.lazy import lazy_exports
 
 #: Public name -> its module, imported on first use (PEP 562): ``import cluster`` stays cheap.
 _LAZY = {
-    "TopicModel": "cluster.topics",
-    "TOPIC_INFO_COLUMNS": "cluster.topics",
-    "StoryModel": "cluster.stories",
-    "write_report": "cluster.report",
+    "TopicModel": "cluster.topics.model",
+    "TOPIC_INFO_COLUMNS": "cluster.topics.model",
+    "StoryModel": "cluster.stories.model",
+    "write_report": "cluster.report.writer",
     "Workspace": "cluster.workspace",
 }
 
 if TYPE_CHECKING:
-    from cluster.report import write_report
-    from cluster.stories import StoryModel
-    from cluster.topics import TOPIC_INFO_COLUMNS, TopicModel
+    from cluster.report.writer import write_report
+    from cluster.stories.model import StoryModel
+    from cluster.topics.model import TOPIC_INFO_COLUMNS, TopicModel
     from cluster.workspace import Workspace
 
 

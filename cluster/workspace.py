@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from embed.errors import InputError, ParatopicError
 
 if TYPE_CHECKING:
-    from cluster.stories import StoryModel
-    from cluster.topics import TopicModel
-    from embed import ParagraphIndex
+    from cluster.stories.model import StoryModel
+    from cluster.topics.model import TopicModel
+    from embed.store.index import ParagraphIndex
 
 __all__ = ["Workspace", "TOPICS_SUBDIR", "STORIES_SUBDIR"]
 
@@ -64,7 +64,7 @@ class Workspace:
     @classmethod
     def open(cls, directory: str | Path) -> Workspace:
         """Load the index in ``directory`` (or ``directory/index``) and its saved topics and stories."""
-        from embed import ParagraphIndex
+        from embed.store.index import ParagraphIndex
 
         folder = index_folder(directory)
         index = ParagraphIndex.load(folder)
@@ -77,7 +77,7 @@ class Workspace:
         saved = self.directory / TOPICS_SUBDIR
         if not (saved / "topic_model.json").is_file():
             return
-        from cluster.topics import TopicModel
+        from cluster.topics.model import TopicModel
 
         try:
             self.topics = TopicModel.load(saved, index=self.index)
@@ -88,7 +88,7 @@ class Workspace:
         saved = self.directory / STORIES_SUBDIR
         if not (saved / "stories.json").is_file():
             return
-        from cluster.stories import StoryModel
+        from cluster.stories.model import StoryModel
 
         try:
             self.stories = StoryModel.load(saved, self.index)

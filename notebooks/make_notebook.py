@@ -19,7 +19,7 @@ CELLS = [
         "from pathlib import Path\n\n"
         "import plotly.io as pio\n\n"
         "from cluster import TopicModel, write_report\n"
-        "from cluster.figures import hierarchy_figure, keyword_bars, paragraph_map, similarity_heatmap, topics_over_time_figure\n"
+        "from cluster.report.figures import hierarchy_figure, keyword_bars, paragraph_map, similarity_heatmap, topics_over_time_figure\n"
         "from embed import ParagraphIndex, read_corpus\n\n"
         'pio.renderers.default = "notebook"  # figures carry plotly.js inline: they show offline\n'
         'ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "seeds").is_dir())\n'
@@ -69,7 +69,7 @@ CELLS = [
         "the outlets that reported it (`benchmarks/results/stories.md`)."
     ),
     new_code_cell(
-        "from cluster.stories import StoryModel\n\n"
+        "from cluster.stories.model import StoryModel\n\n"
         "stories = StoryModel().fit(index, topics)\n"
         "stories.story_info()"
     ),

@@ -192,14 +192,14 @@ def _hub_cached(name: str) -> bool:
 def _check_since(since: str | None) -> None:
     """``--since`` is an ISO date; anything else is refused before any work, saying how to write it."""
     if since is not None:
-        from embed.dates import parse_iso_date
+        from embed.read.dates import parse_iso_date
 
         parse_iso_date(since, "--since")
 
 
 def _check_index_out(out: Path, hint: str = "") -> None:
     """An index folder may not lie inside another index, nor hold one below it."""
-    from embed.outputs import check_index_folder
+    from embed.store.outputs import check_index_folder
 
     check_index_folder(out, hint=hint)
 
@@ -216,7 +216,7 @@ def _created_folders(folder: Path) -> list[Path]:
 
 def _remove_if_only_lock(created: list[Path]) -> None:
     """After a failed first write: remove the folders it created when they hold nothing but our lock file."""
-    from embed.locking import LOCK_NAME
+    from embed.store.locking import LOCK_NAME
 
     for folder in created:
         try:
@@ -303,7 +303,7 @@ def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # no
 
     existing = (out / "manifest.json").exists() and not rebuild
     if ray is not None and not existing:
-        from embed.distributed import build_distributed
+        from embed.distributed.build import build_distributed
 
         idx = build_distributed(*map(str, inputs), address=ray, embedder=model, kind=kind, cache=cache, show_progress=True,
                                 spill_dir=out.resolve().parent, **read)  # vectors wait on the disk the index goes to
@@ -311,7 +311,7 @@ def _index_into(out, inputs, model, kind, read, rebuild, cache, ray=None):  # no
     elif existing:
         idx = ParagraphIndex.load(out, embedder=model)
         if ray is not None:  # the cluster embeds into this machine's cache; the add below reads, flags and finds them there
-            from embed.distributed import embed_distributed
+            from embed.distributed.build import embed_distributed
 
             embed_distributed(*map(str, inputs), address=ray, embedder=idx.embedder, cache=cache, show_progress=True, **read)
         stats = None
@@ -345,7 +345,7 @@ def _with_saved_stories(index_dir: Path) -> ParagraphIndex:
     idx = ParagraphIndex.load(index_dir)
     if (index_dir / STORIES_SUBDIR / "stories.json").is_file() and "story" not in idx.paragraphs.columns:
         try:
-            from cluster.stories import StoryModel
+            from cluster.stories.model import StoryModel
 
             idx.paragraphs["story"] = StoryModel.load(index_dir / STORIES_SUBDIR, idx).labels_
         except ParatopicError as exc:
@@ -429,7 +429,7 @@ def info(
 
 def _date_counts(paragraphs: Any) -> dict[str, str]:
     """Rows for ``info``: how many documents carry a date, and how many dates could not be read (examples)."""
-    from embed.reading import DATE_COLUMN, UNREAD_DATE_COLUMN
+    from embed.read.articles import DATE_COLUMN, UNREAD_DATE_COLUMN
 
     if DATE_COLUMN not in paragraphs.columns:
         return {}
@@ -451,12 +451,12 @@ _OPTION_FLAGS = {"min_cluster_size": "--min-topic-size", "random_state": "--seed
 def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool = True,  # noqa: ANN202
                  as_fitted: bool = False):
     """Load DIR/topics when it exists and nothing asks for a refit; else fit and save
-    (a refit over a saved model keeps the ids of the topics it matches: cluster.tracking).
+    (a refit over a saved model keeps the ids of the topics it matches: cluster.topics.tracking).
     With ``as_fitted`` (``report``), a saved model over an index that has grown since is used as
     fitted (on the paragraphs it was fitted on), with a note on how many paragraphs have no topic yet."""
     from cluster import IndexMismatchError, TopicModel
-    from cluster.setaside import fit_mask
-    from cluster.tracking import load_for_update, match_refit
+    from cluster.topics.setaside import fit_mask
+    from cluster.topics.tracking import load_for_update, match_refit
     from embed import ParagraphIndex
 
     directory = _index_dir(directory)
@@ -503,7 +503,7 @@ def _topic_model(directory: Path, options: dict, refit: bool, console_out: bool 
 
 def _update_topics(directory: Path) -> object:
     """``topics --update``: the saved model (and saved stories) take the paragraphs added since; prints what changed."""
-    from cluster.tracking import update_saved, update_saved_stories
+    from cluster.topics.tracking import update_saved, update_saved_stories
 
     directory = _index_dir(directory)
     saved = directory / TOPICS_SUBDIR
@@ -551,7 +551,7 @@ def topics(
     and assigns the rest by the same rule `transform` uses (on a Ray cluster
     with --ray), for collections too large to fit whole.
     """
-    from cluster.display import keywords_by_weight
+    from cluster.topics.views import keywords_by_weight
 
     _setup_logging(verbose)
     options = {"min_cluster_size": min_topic_size, "n_topics": n_topics, "n_neighbors": n_neighbors,
@@ -579,7 +579,7 @@ def topics(
 
 def _sampled_topic_model(directory: Path, options: dict, sample: int, ray: str | None) -> object:
     """Topics fitted on a sample of the index in DIRECTORY, every paragraph assigned, saved in DIR/topics."""
-    from cluster.sampled import fit_sampled
+    from cluster.topics.sampled import fit_sampled
     from embed import ParagraphIndex, writer_lock
 
     index_dir = _index_dir(directory)
@@ -600,7 +600,7 @@ def _saved_stories(model: object) -> object:
     if folder is None or not (Path(folder) / "stories").exists():
         return None
     try:
-        from cluster.stories import StoryModel
+        from cluster.stories.model import StoryModel
     except ImportError:
         return None
     try:
@@ -626,8 +626,8 @@ def report(
     update (or --since DATE): new topics, growing topics and, when stories are
     saved in DIR/stories, new stories and a story timeline."""
     from cluster import write_report
-    from cluster.report import report_format
-    from embed.outputs import check_output_file
+    from cluster.report.writer import report_format
+    from embed.store.outputs import check_output_file
 
     _setup_logging(verbose)
     report_format(out, format)  # an unknown format or suffix, or one they disagree on, is refused before any work
@@ -740,7 +740,7 @@ def run(
 ) -> None:
     """The whole job: index the articles, fit topics and stories, write OUT/report.html and OUT/report.md."""
     from cluster import write_report
-    from embed.outputs import check_output_file, is_index_folder
+    from embed.store.outputs import check_output_file, is_index_folder
 
     _setup_logging(verbose)
     index_dir = out / "index"

@@ -1,18 +1,18 @@
-"""Build the Vietnamese reference word statistics shipped in cluster/data/.
+"""Build the Vietnamese reference word statistics shipped in cluster/words/data/.
 
 Run:  .venv/bin/python scripts/build_reference_vocab.py [--corpus PATH]
 
 Reads the VNTC sample at $PARATOPIC_EVAL_DIR/vntc/vntc_test_1000perclass.jsonl
 (default ../shared/eval; 10,000 news articles, 1,000 in each of 10 sections; see that folder's
 README for provenance and licence), segments every article with the
-tokenizer the topic model uses (pyvi through cluster.tokens), and writes:
+tokenizer the topic model uses (pyvi through cluster.words.tokens), and writes:
 
-- ``cluster/data/compounds_vi.tsv``: adjacent single-syllable pairs that
+- ``cluster/words/data/compounds_vi.tsv``: adjacent single-syllable pairs that
   pyvi leaves split although they behave as one word (``xảy ra``, ``bé
   gái``): at least ``--min-count`` occurrences in ``--min-pair-docs``
   articles and a normalised PMI of at least ``--min-npmi`` (Bouma 2009;
   the "npmi" scorer of gensim's Phrases), pairs of two stopwords excluded.
-- ``cluster/data/reference_vi.tsv``: the document frequency of every word
+- ``cluster/words/data/reference_vi.tsv``: the document frequency of every word
   (learned compounds joined) in at least ``--min-df`` articles.
 
 The unit is the article: the corpus was whitespace-normalised when sampled,
@@ -42,9 +42,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from evaldata import VNTC  # noqa: E402
 
-from cluster.reference import COMPOUNDS_FILE, DF_FILE  # noqa: E402
-from cluster.stopwords import vietnamese_stopwords  # noqa: E402
-from cluster.tokens import join_compounds, runs, segment_many  # noqa: E402
+from cluster.words.reference import COMPOUNDS_FILE, DF_FILE  # noqa: E402
+from cluster.words.stopwords import vietnamese_stopwords  # noqa: E402
+from cluster.words.tokens import join_compounds, runs, segment_many  # noqa: E402
 
 DEFAULT_CORPUS = VNTC  # in $PARATOPIC_EVAL_DIR, else <repo>/../shared/eval (benchmarks/evaldata.py)
 SOURCE = (
@@ -107,7 +107,7 @@ def header(fields: dict[str, object]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="VNTC jsonl (text per line)")
-    parser.add_argument("--out", type=Path, default=ROOT / "cluster", help="package folder to write data/ into")
+    parser.add_argument("--out", type=Path, default=ROOT / "cluster" / "words", help="package folder to write data/ into")
     parser.add_argument("--min-df", type=int, default=5, help="list words in at least this many articles")
     parser.add_argument("--min-count", type=int, default=20, help="a compound pair occurs at least this often")
     parser.add_argument("--min-pair-docs", type=int, default=10, help="... in at least this many articles")
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "source_file": f"{args.corpus.name} (sha256 {hashlib.sha256(raw).hexdigest()})",
         "n_documents": len(texts),
         "unit": "article (the sample is whitespace-normalised, so paragraph breaks are lost)",
-        "tokenizer": f"pyvi {metadata.version('pyvi')} ViTokenizer via cluster.tokens (runs broken at punctuation)",
+        "tokenizer": f"pyvi {metadata.version('pyvi')} ViTokenizer via cluster.words.tokens (runs broken at punctuation)",
         "script": "scripts/build_reference_vocab.py",
         "built": dt.date.today().isoformat(),
     }

@@ -32,7 +32,7 @@ def run_main_job(out: Path, cwd: Path = ROOT) -> None:
 def seeds_section(out: Path) -> str:
     """The README's seeds section (markers excluded) for the run saved in ``out``."""
     from cluster import TopicModel
-    from cluster.setaside import set_aside_counts
+    from cluster.topics.setaside import set_aside_counts
 
     model = TopicModel.load(out / "index" / "topics", index=out / "index")
     table = model.index.paragraphs

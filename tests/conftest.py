@@ -35,7 +35,7 @@ ISOLATED_ENV = {
     "XDG_CONFIG_HOME": "home/.config",
     "XDG_DATA_HOME": "home/.local/share",
     "XDG_STATE_HOME": "home/.local/state",
-    "NUMBA_CACHE_DIR": "cache/numba",  # where cluster/reduction.py would put it; also numba's own cache=True code
+    "NUMBA_CACHE_DIR": "cache/numba",  # where cluster/topics/reduction.py would put it; also numba's own cache=True code
     "MPLCONFIGDIR": "home/.config/matplotlib",
     "HF_HOME": "home/.cache/huggingface",
     "TORCH_HOME": "home/.cache/torch",

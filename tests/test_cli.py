@@ -63,7 +63,7 @@ def _unboxed(text: str) -> str:
 
 def test_commands_accept_the_folder_run_wrote(tmp_path):
     """`paratopic search OUT` (OUT from `run`) uses OUT/index; the fit message counts the paragraphs modelled."""
-    from cluster.setaside import fit_mask
+    from cluster.topics.setaside import fit_mask
     from embed import ParagraphIndex
 
     out = tmp_path / "seeds"
@@ -119,7 +119,7 @@ def test_help_and_version_load_no_heavy_library():
 
     probe = ("import sys; from paratopic.cli import app; sys.argv = ['paratopic', sys.argv[1]]\n"
              "try:\n    app()\nexcept SystemExit:\n    pass\n"
-             "print('LOADED', sorted(m for m in ('pandas', 'numpy', 'faiss', 'onnxruntime', 'cluster.topics') "
+             "print('LOADED', sorted(m for m in ('pandas', 'numpy', 'faiss', 'onnxruntime', 'cluster.topics.model') "
              "if m in sys.modules))")
     for flag in ("--help", "--version"):
         out = subprocess.run([sys.executable, "-c", probe, flag], capture_output=True, text=True, check=True).stdout

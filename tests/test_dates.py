@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from embed import read_corpus
-from embed.dates import normalize_dates, parse_iso_date
+from embed.read.dates import normalize_dates, parse_iso_date
 
 DAYS = pd.date_range("2013-01-01", "2013-12-31", freq="D")
 
@@ -93,8 +93,8 @@ def test_stored_dates_of_mixed_iso_forms_all_count():
     paragraph (pandas' default format inference turned the second form into NaT without a word)."""
     import numpy as np
 
-    from cluster.timeline import topics_over_time
-    from embed.dates import stored_dates
+    from cluster.topics.timeline import topics_over_time
+    from embed.read.dates import stored_dates
 
     table = pd.DataFrame({"date": ["2013-10-23", "2013-10-24T11:09:00", "2013-10-25 08:00:00+07:00", None, "x"]})
     dates = stored_dates(table["date"])

@@ -115,11 +115,11 @@ def _same_index(single: ParagraphIndex, distributed: ParagraphIndex, ignore: tup
 
 def test_seeds_build_equals_single_machine_build(cluster, seed_index, tmp_path):
     from cluster import TopicModel
-    from embed.distributed import build_distributed
+    from embed.distributed.build import build_distributed
 
     index = build_distributed(SEEDS, address=cluster, cache=tmp_path / "emb.sqlite", spill_dir=tmp_path / "spill")
     assert index.distributed_report.workers == 2
-    assert isinstance(index.vectors.base, np.memmap)  # assembled on disk (embed.spill), not in the driver's RAM
+    assert isinstance(index.vectors.base, np.memmap)  # assembled on disk (embed.store.spill), not in the driver's RAM
     assert list((tmp_path / "spill").iterdir()) == []
     assert index.stats.embedded == seed_index.paragraphs["duplicate_of"].isna().sum()
     _same_index(seed_index, index)
@@ -134,7 +134,7 @@ def test_seeds_build_equals_single_machine_build(cluster, seed_index, tmp_path):
 
 @pytest.mark.slow
 def test_rerun_embeds_nothing(cluster, tmp_path):
-    from embed.distributed import build_distributed
+    from embed.distributed.build import build_distributed
 
     first = build_distributed(SEEDS, address=cluster, cache=tmp_path / "emb.sqlite")
     again = build_distributed(SEEDS, address=cluster, cache=tmp_path / "emb.sqlite")
@@ -172,7 +172,7 @@ def test_adding_on_the_cluster_gives_the_single_machine_index(cluster, seed_inde
 
     from typer.testing import CliRunner
 
-    from embed.distributed import embed_distributed
+    from embed.distributed.build import embed_distributed
     from paratopic.cli import app
 
     files = sorted(SEEDS.glob("*.txt"))
@@ -200,7 +200,7 @@ def test_adding_on_the_cluster_gives_the_single_machine_index(cluster, seed_inde
 
 
 def test_sampled_topics_assign_with_the_transform_rule(cluster, seed_index):
-    from cluster.sampled import fit_sampled
+    from cluster.topics.sampled import fit_sampled
 
     result = fit_sampled(seed_index, sample_size=25, address=cluster, random_state=0)
     model = result.model
@@ -213,8 +213,8 @@ def test_sampled_topics_assign_with_the_transform_rule(cluster, seed_index):
 
 def test_one_large_file_is_read_in_pieces_as_one_file(cluster, tmp_path, monkeypatch):
     """A JSON Lines archive above the piece size is read by several tasks and gives read_corpus's table."""
-    import embed.pieces
-    from embed.distributed import read_distributed
+    import embed.read.pieces
+    from embed.distributed.build import read_distributed
 
     articles = []
     for i, path in enumerate(sorted(SEEDS.glob("*.txt")) * 3):
@@ -222,8 +222,8 @@ def test_one_large_file_is_read_in_pieces_as_one_file(cluster, tmp_path, monkeyp
         articles.append({"title": title, "text": body, "copy": i // 5})  # no id column: ids from row numbers
     archive = tmp_path / "archive.jsonl"
     archive.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles) + "\n", encoding="utf-8")
-    monkeypatch.setattr(embed.pieces, "PIECE_BYTES", 12_000)  # pieces are planned on the driver
-    assert len(embed.pieces.plan_pieces([str(archive)])) >= 3
+    monkeypatch.setattr(embed.read.pieces, "PIECE_BYTES", 12_000)  # pieces are planned on the driver
+    assert len(embed.read.pieces.plan_pieces([str(archive)])) >= 3
     table = read_distributed(archive, address=cluster)
     expected = read_corpus(archive)
     pd.testing.assert_frame_equal(_plain(expected), _plain(table))
@@ -261,7 +261,7 @@ def _worker_pids() -> list[int]:
 
 @pytest.mark.slow
 def test_killed_worker_still_gives_a_complete_correct_index(cluster, seed_index, tmp_path):
-    from embed.distributed import build_distributed
+    from embed.distributed.build import build_distributed
 
     killed: list[int] = []
 
@@ -293,7 +293,7 @@ def test_vntc_2000_articles(cluster, tmp_path):
     of their leads (short: embedding 2,000 whole articles twice takes ~30 min on 2 cores) equal to
     the single-machine one, with the same topics."""
     from cluster import TopicModel
-    from embed.distributed import build_distributed, read_distributed
+    from embed.distributed.build import build_distributed, read_distributed
 
     rows = pd.read_json(VNTC, lines=True).head(2000)
     rows["id"] = [f"vntc{i:05d}" for i in range(len(rows))]

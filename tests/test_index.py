@@ -15,8 +15,8 @@ from embed import (
     InputError,
     ParagraphIndex,
     read_corpus,
-    storage,
 )
+from embed.store import storage
 
 ICBM = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
 HANOI = "hội nghị thượng đỉnh Mỹ-Triều tại Hà Nội"

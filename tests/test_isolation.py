@@ -15,8 +15,8 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def test_every_cache_points_into_a_temporary_folder():
-    from cluster.reduction import numba_cache_dir
-    from embed.cache import cache_root, default_cache_path
+    from cluster.topics.reduction import numba_cache_dir
+    from embed.store.cache import cache_root, default_cache_path
 
     session = Path(os.environ["PARATOPIC_CACHE_DIR"]).parent
     assert _inside(session, Path(tempfile.gettempdir())) and not _inside(session, REPO)

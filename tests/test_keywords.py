@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from cluster import TopicModel
-from cluster.keywords import KeywordModel
-from cluster.labels import MAX_WORDS, MIN_WORDS
-from cluster.reference import COMPOUNDS_FILE, DF_FILE, reference_for
-from cluster.stopwords import corpus_stopwords, stopwords_for
-from cluster.tokens import Tokenizer, runs
+from cluster.words.keywords import KeywordModel
+from cluster.words.labels import MAX_WORDS, MIN_WORDS
+from cluster.words.reference import COMPOUNDS_FILE, DF_FILE, reference_for
+from cluster.words.stopwords import corpus_stopwords, stopwords_for
+from cluster.words.tokens import Tokenizer, runs
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Fillers and generic nouns/verbs the issue saw in top keywords of Vietnamese news (pronouns below).
@@ -26,7 +26,7 @@ PRONOUNS = ["nó", "em", "cô", "ấy"]
 # ------------------------------------------------------------ the data files
 def test_reference_files_exist_small_with_provenance() -> None:
     for name in (DF_FILE, COMPOUNDS_FILE):
-        path = ROOT / "cluster" / name.format(language="vi")
+        path = ROOT / "cluster" / "words" / name.format(language="vi")
         assert path.is_file(), path
         assert path.stat().st_size < 1_000_000, path
     ref = reference_for("vi")

@@ -68,7 +68,7 @@ def test_report_refuses_paths_the_index_owns(index_dir, tmp_path):
         assert f"belongs to the index in {index_dir}" in _one_error_line(result)
     assert _listing(index_dir) == before  # nothing written, nothing fitted
     ParagraphIndex.load(index_dir)  # the index still loads
-    from embed.outputs import check_output_file
+    from embed.store.outputs import check_output_file
 
     check_output_file(index_dir / "report.html")  # a new file beside the index's own is allowed
     (tmp_path / "adir").mkdir()
@@ -143,7 +143,7 @@ def test_failed_first_run_leaves_no_lock_only_folder(tmp_path):
 
 
 def test_write_errors_are_one_line_naming_the_path(index_dir, tmp_path, monkeypatch):
-    import cluster.report
+    import cluster.report.writer
 
     (tmp_path / "loop").symlink_to(tmp_path / "loop2")
     (tmp_path / "loop2").symlink_to(tmp_path / "loop")
@@ -153,7 +153,7 @@ def test_write_errors_are_one_line_naming_the_path(index_dir, tmp_path, monkeypa
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")  # as a write() on a full disk raises it: no file name
 
-    monkeypatch.setattr(cluster.report, "write_atomic", full)
+    monkeypatch.setattr(cluster.report.writer, "write_atomic", full)
     out = tmp_path / "r.md"
     result = runner.invoke(app, ["report", str(index_dir), "--out", str(out)])
     line = _one_error_line(result)

@@ -115,8 +115,8 @@ def _seed_records(copies: int) -> list[dict]:
 
 
 def test_large_files_read_in_pieces_give_the_whole_file_documents(tmp_path):
-    from embed.pieces import plan_pieces, read_piece
-    from embed.reading import _read_file
+    from embed.read.articles import _read_file
+    from embed.read.pieces import plan_pieces, read_piece
 
     rows = _seed_records(4)
     jsonl = tmp_path / "archive.jsonl"
@@ -137,7 +137,7 @@ def test_large_files_read_in_pieces_give_the_whole_file_documents(tmp_path):
 
 
 def test_a_broken_line_in_a_later_piece_is_named_by_its_line_in_the_file(tmp_path):
-    from embed.pieces import plan_pieces, read_piece
+    from embed.read.pieces import plan_pieces, read_piece
 
     lines = [json.dumps(r, ensure_ascii=False) for r in _seed_records(4)]
     lines[17] = lines[17][:-5]

@@ -107,7 +107,7 @@ def _descending(values: list[float]) -> bool:
 def test_keywords_are_shown_in_weight_order(seed_topics, tmp_path):
     import re
 
-    from cluster.figures import keyword_bars
+    from cluster.report.figures import keyword_bars
 
     for topic in range(seed_topics.n_topics_):
         fig = keyword_bars(seed_topics, topic)
@@ -133,7 +133,7 @@ def test_keywords_are_shown_in_weight_order(seed_topics, tmp_path):
 def test_representative_paragraphs_are_not_near_duplicates(seed_topics):
     import numpy as np
 
-    from cluster.representatives import REPRESENTATIVE_DUPLICATE_COSINE, normalise_text
+    from cluster.topics.representatives import REPRESENTATIVE_DUPLICATE_COSINE, normalise_text
 
     vectors = dict(zip(seed_topics.index.paragraphs["id"], np.asarray(seed_topics.index.vectors, dtype=np.float32)))
     for topic in range(seed_topics.n_topics_):
@@ -156,7 +156,7 @@ def test_representative_paragraphs_are_not_near_duplicates(seed_topics):
 def test_distinct_order_skips_near_duplicates_but_still_returns_n():
     import numpy as np
 
-    from cluster.representatives import distinct_order
+    from cluster.topics.representatives import distinct_order
 
     rng = np.random.default_rng(0)
     base = rng.normal(size=(6, 32)).astype(np.float32)
@@ -212,7 +212,7 @@ def test_topic_similarity_follows_save_load_and_merges(seed_topics, seed_index, 
 
 
 def test_similarity_is_explained_next_to_the_heatmap_and_nearest_topics(seed_topics, tmp_path):
-    from cluster.similarity import SIMILARITY_NOTE
+    from cluster.topics.similarity import SIMILARITY_NOTE
 
     html = write_report(seed_topics, tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="similarity-note"' in html and html.index('id="similarity-note"') < html.index('id="fig-similarity"')
@@ -225,8 +225,8 @@ def test_similarity_is_explained_next_to_the_heatmap_and_nearest_topics(seed_top
 def test_set_aside_count_agrees_everywhere(seed_topics, tmp_path):
     import re
 
-    from cluster.report import report_data
-    from cluster.setaside import fit_mask
+    from cluster.report.writer import report_data
+    from cluster.topics.setaside import fit_mask
 
     table = seed_topics.index.paragraphs
     assert (table["boilerplate"].astype(bool) & table["duplicate_of"].notna()).any()  # the case that double-counted
@@ -286,7 +286,7 @@ def test_markdown_report_renders_article_text_as_text(evil_topics, tmp_path):
 
     code_spans = re.findall(r"<code>(.*?)</code>", html)
     assert not any("alert('code')" in c for c in code_spans)  # a backtick in article text opens no code span
-    from cluster.report import md_code
+    from cluster.report.writer import md_code
 
     shown = MarkdownIt("commonmark").render("- " + md_code(MD_EVIL_FILE))  # ids go in as code spans: verbatim
     assert "<img" not in shown and "&lt;img src=x onerror=alert('id')&gt;`.txt</code>" in shown
@@ -304,7 +304,7 @@ def test_json_report_is_valid_without_raw_control_characters(evil_topics, tmp_pa
 
 
 def test_plotly_hover_shows_quotes_as_quotes(evil_topics):
-    from cluster.figures import paragraph_map
+    from cluster.report.figures import paragraph_map
 
     hover = " ".join(t for trace in paragraph_map(evil_topics).data for t in trace.hovertext)
     assert "&lt;script&gt;alert(\"xss\")" in hover or "&lt;script&gt;alert(\"xss" in hover

@@ -1,5 +1,5 @@
 """Search groups near-duplicates and same-story hits instead of dropping them
-(embed/grouping.py). Real data: a few ViMs events (skipped when ../shared/eval
+(embed/search/grouping.py). Real data: a few ViMs events (skipped when ../shared/eval
 is absent) and the seeds."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from conftest import EVAL, REPO
 from typer.testing import CliRunner
 
 from embed import InputError, ParagraphIndex
-from embed.grouping import NEAR_DUPLICATE_THRESHOLD, STORY_THRESHOLD
+from embed.search.grouping import NEAR_DUPLICATE_THRESHOLD, STORY_THRESHOLD
 from paratopic.cli import app
 
 VIMS = EVAL / "vims" / "vims_articles.jsonl"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster.segment_cache import cached_segments
-from cluster.tokens import _segment_many
+from cluster.words.segments import cached_segments
+from cluster.words.tokens import _segment_many
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from embed.index import _resolve_kind
-from embed.spill import VectorSpill
+from embed.store.index import _resolve_kind
+from embed.store.spill import VectorSpill
 
 
 def test_batches_in_any_order_land_in_their_rows_and_duplicates_copy_their_first(tmp_path, seed_index):

@@ -1,4 +1,4 @@
-"""Stories (cluster.stories): the seeds, ViMs events (when ../shared/eval is present), update, save/load, CLI."""
+"""Stories (cluster.stories.model): the seeds, ViMs events (when ../shared/eval is present), update, save/load, CLI."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from sklearn.metrics import adjusted_rand_score
 from typer.testing import CliRunner
 
 from cluster import IndexMismatchError, ModelFormatError
-from cluster.stories import STORY_INFO_COLUMNS, StoryModel
+from cluster.stories.model import STORY_INFO_COLUMNS, StoryModel
 from embed import InputError, ParagraphIndex
-from embed.cache import default_cache_path
-from embed.text import normalize_text
+from embed.read.text import normalize_text
+from embed.store.cache import default_cache_path
 from paratopic.cli import app
 
 VIMS = EVAL / "vims" / "vims_articles.jsonl"
@@ -233,7 +233,7 @@ def test_news_day_leads_without_dates_keep_same_day_events_apart() -> None:
 def test_dates_never_make_a_pair_more_alike(seed_index: ParagraphIndex) -> None:
     """A dated pair scores at most what it would undated: same-day and undated pairs score alike, pairs days
     apart lower (before issue 19 an undated pair paid 0.07 that a same-day pair did not)."""
-    from cluster.story_signals import article_table
+    from cluster.stories.signals import article_table
 
     model = StoryModel()
     articles = article_table(seed_index.paragraphs)
@@ -255,7 +255,7 @@ def test_vims_held_out_half_beats_the_peers() -> None:
     """The benchmark's held-out half (benchmarks/bench_stories.py): article ARI >= 0.85, above HDBSCAN."""
     import hdbscan
 
-    from cluster.story_signals import article_table, article_vectors
+    from cluster.stories.signals import article_table, article_vectors
 
     articles = pd.read_json(VIMS, lines=True, dtype={"date": str})
     events = sorted(articles["event"].unique())

@@ -11,9 +11,9 @@ import pytest
 from conftest import EVAL
 
 from cluster import TOPIC_INFO_COLUMNS, IndexMismatchError, TopicModel
-from cluster.keywords import KeywordModel
-from cluster.stopwords import vietnamese_stopwords
-from cluster.tokens import Tokenizer, detect_language
+from cluster.words.keywords import KeywordModel
+from cluster.words.stopwords import vietnamese_stopwords
+from cluster.words.tokens import Tokenizer, detect_language
 from embed import ParagraphIndex, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,7 +219,7 @@ def test_merge_reduce_relabel(seed_index: ParagraphIndex) -> None:
     with pytest.raises(ValueError, match="no topic 7"):
         model.merge_topics([0, 7])
     model.set_labels({0: ""})
-    assert model.topic_label(0) == model._phrase_labels[0]  # the automatic label again (cluster/labels.py)
+    assert model.topic_label(0) == model._phrase_labels[0]  # the automatic label again (cluster/words/labels.py)
 
 
 def test_outlier_threshold_choices(seed_index: ParagraphIndex) -> None:
@@ -311,7 +311,7 @@ def test_english_tokens_and_language_detection() -> None:
     texts = ["The space shuttle launch was delayed by NASA engineers.", "Engineers said the orbit is stable."]
     assert detect_language(texts) == "en"
     assert detect_language(["Triều Tiên phóng tên lửa đạn đạo"]) == "vi"
-    from cluster.stopwords import english_stopwords
+    from cluster.words.stopwords import english_stopwords
 
     tok = Tokenizer("en", english_stopwords())
     docs = tok.tokenize(texts)
@@ -326,7 +326,7 @@ def test_english_keywords_on_newsgroups() -> None:
     groups = ["sci.space", "rec.sport.hockey"]
     frame = frame[frame["label"].isin(groups) & (frame["text"].str.len() > 200)].groupby("label").head(60)
     assert len(frame) > 10
-    from cluster.stopwords import english_stopwords
+    from cluster.words.stopwords import english_stopwords
 
     tok = Tokenizer("en", english_stopwords())
     docs = tok.tokenize(frame["text"].tolist())
@@ -344,7 +344,7 @@ def test_first_umap_compile_says_it_happens_once(tmp_path: Path) -> None:
     import sys
 
     probe = ("import logging; logging.basicConfig(level=logging.WARNING)\n"
-             "from cluster.reduction import import_umap; import_umap()")
+             "from cluster.topics.reduction import import_umap; import_umap()")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     runs = [subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
             for _ in range(2)]

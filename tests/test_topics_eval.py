@@ -141,8 +141,8 @@ def test_small_collections_of_vims_events(tmp_path_factory: pytest.TempPathFacto
 
 def test_sample_fit_keeps_the_full_fits_granularity(leads800: ParagraphIndex) -> None:
     """A topic fit on a third of the leads, the rest assigned by the transform rule, is about as good as the full
-    fit (cluster.sampled; the sample's smallest topic scaled to its share of the collection)."""
-    from cluster.sampled import fit_sampled, sample_min_cluster_size
+    fit (cluster.topics.sampled; the sample's smallest topic scaled to its share of the collection)."""
+    from cluster.topics.sampled import fit_sampled, sample_min_cluster_size
 
     assert sample_min_cluster_size(3000, 1000) == 18 and sample_min_cluster_size(10, 5) >= 2
     full = TopicModel(random_state=0).fit(leads800)
@@ -156,7 +156,7 @@ def test_sample_fit_keeps_the_full_fits_granularity(leads800: ParagraphIndex) ->
 
 def test_sampled_topics_save_as_an_ordinary_model(leads800: ParagraphIndex, tmp_path: Path) -> None:
     from cluster import write_report
-    from cluster.sampled import fit_sampled
+    from cluster.topics.sampled import fit_sampled
 
     part = fit_sampled(leads800, sample_size=300, address=None)
     model = part.as_topic_model(leads800)

@@ -16,7 +16,7 @@ from conftest import SEEDS
 from typer.testing import CliRunner
 
 from cluster import IndexMismatchError, ModelFormatError, TopicModel, write_report
-from cluster.tracking import (
+from cluster.topics.tracking import (
     HISTORY_COLUMNS,
     _relabel,
     load_for_update,
@@ -214,7 +214,7 @@ def test_cli_topics_update_end_to_end(tmp_path):
 # ------------------------------------------------------------------------- report
 @pytest.fixture(scope="module")
 def with_stories(tracked):
-    stories_mod = pytest.importorskip("cluster.stories")
+    stories_mod = pytest.importorskip("cluster.stories.model")
     index = ParagraphIndex.load(tracked.index_dir)
     four = build(dated(FILES[:4], 1), index.embedder)
     stories = stories_mod.StoryModel().fit(four)

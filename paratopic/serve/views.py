@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from embed.dates import stored_dates
+from embed.read.dates import stored_dates
 
 if TYPE_CHECKING:
     from cluster.workspace import Workspace
@@ -55,7 +55,7 @@ def parse_date(value: str | None, what: str) -> pd.Timestamp | None:
     """An ISO date from a request, or None for an empty value; anything else is a BadRequest."""
     if value is None or not str(value).strip():
         return None
-    from embed.dates import parse_iso_date
+    from embed.read.dates import parse_iso_date
 
     try:
         return parse_iso_date(value, what)

@@ -240,8 +240,8 @@ class injected:
 
         import numpy as np
 
-        import cluster.persist
-        import embed.storage
+        import cluster.topics.persist
+        import embed.store.storage
 
         self._saved = []
 
@@ -263,7 +263,7 @@ class injected:
             setattr(owner, name, step)
 
         for owner, name in ((os, "fsync"), (os, "replace"), (os, "unlink"), (tempfile, "mkstemp"), (np, "save"),
-                            (embed.storage, "create_exclusive"), (cluster.persist, "create_exclusive")):
+                            (embed.store.storage, "create_exclusive"), (cluster.topics.persist, "create_exclusive")):
             wrap(owner, name)
         return self.steps
 

@@ -20,7 +20,7 @@ from harness import injected, interrupted_save, load_kind, reader_race, save_kin
 
 from cluster import ModelFormatError, StoryModel, TopicModel
 from embed import IndexFormatError, ParagraphIndex, ParatopicError, SaveError
-from embed.storage import write_atomic
+from embed.store.storage import write_atomic
 
 CLI = [sys.executable, "-c", "from paratopic.cli import app; app()"]
 

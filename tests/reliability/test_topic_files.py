@@ -28,7 +28,7 @@ def saved(seed_index, tmp_path_factory):
 def test_a_save_killed_midway_leaves_the_previous_model_whole(saved, monkeypatch):
     index_dir, model = saved
     before = TopicModel.load(index_dir / "topics", index=index_dir).topic_info()
-    import cluster.persist as persist
+    import cluster.topics.persist as persist
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed while swapping the model file")
