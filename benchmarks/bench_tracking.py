@@ -8,7 +8,7 @@ published. The topic model is fitted on the articles before the cut plus the
 296 articles without a date (they cannot be placed in time, so they belong
 to the starting collection); the rest is added one publication day at a time
 through the real path: ``ParagraphIndex.add`` and ``save``, then
-:func:`cluster.topics.tracking.update_saved` (load the saved model against the
+:func:`cluster.workspace.update_saved` (load the saved model against the
 grown index, update, save), as ``paratopic index NEW --out DIR`` followed
 by ``paratopic topics DIR --update`` do. Embeddings come from the default
 cache.
@@ -17,7 +17,7 @@ Measured:
 
 - the share of the starting paragraphs whose topic id changed (those with a
   topic at the fit): after all updates (must be 0), after a full refit of the
-  final index matched to the previous ids (:func:`cluster.topics.tracking.match_refit`,
+  final index matched to the previous ids (:func:`cluster.workspace.match_refit`,
   for several minimum Jaccard overlaps) and without matching;
 - new-event detection: an event is *new* when every one of its articles is
   dated after the cut. Recall: the share of new events with most of their
@@ -45,7 +45,7 @@ import pandas as pd
 from evaldata import VIMS, missing
 
 from cluster import StoryModel, TopicModel
-from cluster.topics.tracking import match_refit, update_saved
+from cluster.workspace import match_refit, update_saved
 from embed import ParagraphIndex, read_corpus
 from embed.store.cache import cache_root
 

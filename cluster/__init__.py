@@ -20,14 +20,14 @@ _LAZY = {
     "TOPIC_INFO_COLUMNS": "cluster.topics.model",
     "StoryModel": "cluster.stories.model",
     "write_report": "cluster.report.writer",
-    "Workspace": "cluster.workspace",
+    "Workspace": "cluster.workspace.folder",
 }
 
 if TYPE_CHECKING:
     from cluster.report.writer import write_report
     from cluster.stories.model import StoryModel
     from cluster.topics.model import TOPIC_INFO_COLUMNS, TopicModel
-    from cluster.workspace import Workspace
+    from cluster.workspace.folder import Workspace
 
 
 __getattr__, __dir__ = lazy_exports("cluster", _LAZY, globals())

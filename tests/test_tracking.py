@@ -19,12 +19,10 @@ from cluster import IndexMismatchError, ModelFormatError, TopicModel, write_repo
 from cluster.topics.tracking import (
     HISTORY_COLUMNS,
     _relabel,
-    load_for_update,
-    match_refit,
     match_to_previous,
-    update_saved,
     update_topics,
 )
+from cluster.workspace import load_for_update, match_refit, update_saved
 from embed import ParagraphIndex, read_corpus
 from paratopic.cli import app
 

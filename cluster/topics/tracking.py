@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,8 +56,8 @@ if TYPE_CHECKING:
     from cluster.topics.model import TopicModel
 
 __all__ = [
-    "IndexRows", "update_topics", "match_to_previous", "match_refit", "history_entry", "topic_history",
-    "load_for_update", "update_saved", "update_saved_stories", "MIN_JACCARD", "HISTORY_EVENTS", "HISTORY_COLUMNS",
+    "IndexRows", "update_topics", "match_to_previous", "history_entry", "topic_history",
+    "MIN_JACCARD", "HISTORY_EVENTS", "HISTORY_COLUMNS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -367,75 +366,3 @@ def _relabel(model: TopicModel, mapping: dict[int, int]) -> None:
     model._phrase_labels = {mapping[t]: v for t, v in getattr(model, "_phrase_labels", {}).items()}
     model._custom_labels = {mapping[t]: v for t, v in model._custom_labels.items()}
     model._spread_labels()
-
-
-def match_refit(new: TopicModel, old: TopicModel, *, min_jaccard: float = MIN_JACCARD) -> TopicModel:
-    """Give ``new`` (a fresh fit) the ids of ``old``'s topics it matches (see
-    the module's rule), carry hand-set labels of matched topics and the history over,
-    and add a "refit" entry naming vanished and new topics. Returns ``new``."""
-    matched = match_to_previous(new, old, min_jaccard=min_jaccard)
-    k = int(new.n_topics_)
-    history = [dict(e) for e in _ensure_history(old)]
-    ever = max([e["n_topics"] for e in history] + [old.n_topics_])
-    mapping = {t: o for t, o in matched.items() if o < k}
-    taken = set(mapping.values())
-    free = [i for i in range(k) if i not in taken]
-    free.sort(key=lambda i: (i < ever, i))  # never-used ids first, then vanished topics' ids
-    rest = [t for t in range(k) if t not in mapping]  # already largest first
-    notes = []
-    for t, i in zip(rest, free):
-        mapping[t] = i
-        if i < ever:
-            notes.append(f"retired id {i} reused after refit")
-    vanished = sorted(set(range(old.n_topics_)) - set(matched.values()))
-    moved = sorted(o for o in matched.values() if o >= k)
-    notes += [f"topic {o} vanished" for o in vanished]
-    notes += [f"topic {o} matched but renumbered {mapping[t]} (ids stay below {k})" for t, o in matched.items() if o in moved]
-    new._custom_labels = {**{t: old._custom_labels[o] for t, o in matched.items() if o in old._custom_labels},
-                          **new._custom_labels}
-    _relabel(new, mapping)
-    created = sorted(mapping[t] for t in rest)
-    new.history_ = [*history, history_entry(new, "refit", new_topics=created, notes=notes,
-                                            matched={str(mapping[t]): o for t, o in matched.items()})]
-    for note in notes:
-        logger.info("refit: %s", note)
-    return new
-
-
-# ------------------------------------------------------------------- saved models
-def load_for_update(directory: str | Path, index: Any) -> TopicModel:
-    """Open the model saved in ``directory`` against the first rows of ``index``
-    (an index that only grew since); pass the result to :func:`update_topics`."""
-    from cluster.topics.model import TopicModel
-    from cluster.topics.persist import load_model
-
-    return load_model(TopicModel, Path(directory), index, prefix=True)
-
-
-def update_saved(directory: str | Path, index_dir: str | Path, *, min_documents: int = 1, method: str = "groups") -> TopicModel:
-    """Load the index in ``index_dir`` and the model in ``directory``, update
-    the model with the appended paragraphs and save it (unless nothing was
-    added: ``last_update_`` is then None). Returns the model."""
-    from embed.store.index import ParagraphIndex
-
-    index = ParagraphIndex.load(index_dir)
-    model = update_topics(load_for_update(directory, index), index, min_documents=min_documents, method=method)
-    if model.last_update_ is not None:
-        model.save(directory, index_dir=index_dir)
-    return model
-
-
-def update_saved_stories(index_dir: str | Path, index: Any, topics: TopicModel | None = None) -> Any:
-    """Update the stories saved in ``index_dir/stories`` (:mod:`cluster.stories.model`) with ``index``
-    (and the updated ``topics``) and save them; None when there are none (or no stories module)."""
-    folder = Path(index_dir) / "stories"
-    if not folder.exists():
-        return None
-    try:
-        from cluster.stories.model import StoryModel  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    stories = StoryModel.load(folder, index)
-    stories.update(index, topics)
-    stories.save(folder, index_dir=index_dir)
-    return stories
