@@ -126,3 +126,74 @@ def test_help_and_version_load_no_heavy_library():
         assert out.rstrip().endswith("LOADED []"), out
     version = subprocess.run([sys.executable, "-c", probe, "--version"], capture_output=True, text=True).stdout
     assert version.startswith(f"paratopic {__version__}")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_renamed_options_still_work_with_a_warning(tmp_path):
+    """Options are named like the parameters they set; the old spellings are hidden aliases that warn and
+    set the same parameter (the refusals below name the new option, so the value reached it)."""
+    missing = tmp_path / "no-index"
+    for old, new, value in [("--seed", "--random-state", "1"), ("--min-topic-size", "--min-cluster-size", "3")]:
+        result = runner.invoke(app, ["topics", str(missing), old, value, "--update"])
+        out = _flat(result.output)
+        assert result.exit_code == 1, result.output
+        assert f"warning: {old} is deprecated" in out and f"use {new}" in out
+        assert f"cannot be combined with {new}" in out
+        both = runner.invoke(app, ["topics", str(missing), old, value, new, value])
+        assert both.exit_code == 1 and "give it once" in _flat(both.output), both.output
+    result = runner.invoke(app, ["topics", str(missing), "--sample", "30", "--update"])
+    assert result.exit_code == 1 and "--sample-size fits anew" in _flat(result.output), result.output
+    assert "warning: --sample is deprecated" in _flat(result.output)
+    result = runner.invoke(app, ["index", str(SEEDS), "--out", str(tmp_path / "x"), "--model", "e6"])
+    out = _flat(result.output)
+    assert result.exit_code == 1 and "warning: --model is deprecated" in out and "--embedder 'e6' is not a model name" in out
+    assert not (tmp_path / "x").exists()
+    topics_help = _flat(runner.invoke(app, ["topics", "--help"]).output)
+    assert "--min-cluster-size" in topics_help and "--random-state" in topics_help and "--sample-size" in topics_help
+    assert "--seed" not in topics_help and "--min-topic-size" not in topics_help and "--sample " not in topics_help
+    index_help = _flat(runner.invoke(app, ["index", "--help"]).output)
+    assert "--embedder" in index_help and "--model" not in index_help
+
+
+def test_workspace_builds_fits_updates_and_reports(tmp_path):
+    """The operations the commands call, on the library: build an index from part of the seeds, fit topics
+    and stories, add the rest, update both without a refit (old rows keep their topics), write a report."""
+    import shutil
+
+    import numpy as np
+
+    from cluster.workspace import Workspace
+
+    first, rest = tmp_path / "first", tmp_path / "rest"
+    first.mkdir()
+    rest.mkdir()
+    files = sorted(SEEDS.glob("*.txt"))
+    for path in files[:3]:
+        shutil.copy(path, first / path.name)
+    for path in files[3:]:
+        shutil.copy(path, rest / path.name)
+    out = tmp_path / "idx"
+    lines: list[str] = []
+    workspace, done = Workspace.index_articles(out, [first], notify=lines.append, embedder="e5", cache=False)
+    assert not done.extended and done.stats.documents == 3 and (out / "manifest.json").is_file()
+    workspace = Workspace.load(out, notify=lines.append)
+    topics = workspace.fit_topics()
+    assert (out / "topics" / "topic_model.json").is_file() and any("fitting topics over" in line for line in lines)
+    before = topics.labels_.copy()
+    assert workspace.fit_stories().n_stories_ >= 1 and (out / "stories" / "stories.json").is_file()
+    _, added = Workspace.index_articles(out, [rest], embedder="e5", cache=False)
+    assert added.extended and added.stats.documents == len(files) - 3
+    grown = Workspace.load(out, notify=lines.append)
+    assert grown.fitted_topics().labels_.shape == before.shape  # as fitted: the paragraphs they were fitted on
+    assert any("have no topic yet" in line for line in lines)
+    updated = grown.update_topics()
+    assert updated.last_update_["counts"]["added"] == len(grown.index) - len(before)
+    assert np.array_equal(updated.labels_[: len(before)], before)  # old rows keep their topics
+    assert grown.stories is not None and not grown.stories.unseen_articles()  # the saved stories took them in
+    again = Workspace.open(out)
+    assert again.topics is not None and again.stories is not None and again.notes == []
+    path = again.write_report(tmp_path / "r.json")
+    assert json.loads(path.read_text(encoding="utf-8"))["overview"]["paragraphs"] == len(again.index)
