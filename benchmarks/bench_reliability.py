@@ -94,7 +94,7 @@ def topic_kills(root: Path, trials: int) -> dict:
     subprocess.run([*CLI, "topics", str(target)], cwd=ROOT, check=True, capture_output=True)
     broken = 0
     for _ in range(trials):
-        proc = subprocess.Popen([*CLI, "topics", str(target), "--refit", "--seed", str(rng.randrange(1000))], cwd=ROOT,
+        proc = subprocess.Popen([*CLI, "topics", str(target), "--refit", "--random-state", str(rng.randrange(1000))], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 3.0))
         proc.send_signal(signal.SIGKILL)
