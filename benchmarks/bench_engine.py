@@ -21,7 +21,7 @@ Writes benchmarks/results/engine.md with:
 
 The before engine is built by the ``--before`` tree (``git archive``) and
 loaded into this process, so every engine runs on the same tokens.
-Reads the evaluation data from ../shared/eval/ (or PARATOPIC_EVAL_DIR).
+Reads the evaluation data from $PARATOPIC_EVAL_DIR, else ../shared/eval/ (benchmarks/evaldata.py).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from evaldata import EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = Path(os.environ.get("PARATOPIC_EVAL_DIR", ROOT.parent / "shared" / "eval"))
 OUT = ROOT / "benchmarks" / "results" / "engine.md"
 BEFORE = "ec8d20a"  # main before issue 18's engine work
 PARAMS = 12 * 12 * 384 * 384  # e5-small: 12 layers x (qkv 3 + out 1 + ffn 4 + 4) x 384^2

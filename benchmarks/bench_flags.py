@@ -20,7 +20,7 @@ Per dataset and rule, up to 80 flagged paragraphs were drawn at random
 Writes benchmarks/results/flags.md: per rule, the paragraphs sampled, their
 precision under the old rules, what the current rules still flag and its
 precision, the true boilerplate the current rules stopped flagging, and
-recall on the seeds. Reads the evaluation data from ../shared/eval/.
+recall on the seeds. Reads the evaluation data from $PARATOPIC_EVAL_DIR, else ../shared/eval/.
 """
 
 from __future__ import annotations

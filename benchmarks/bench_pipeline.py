@@ -20,7 +20,7 @@ Writes benchmarks/results/pipeline.md with:
    ``topics``, ``report --out r.md``, for this tree and for ``--before``
    (default: the commit before the fast engine), in fresh caches.
 
-Reads the evaluation data from ../shared/eval/ when present.
+Reads the evaluation data from $PARATOPIC_EVAL_DIR, else ../shared/eval/ (benchmarks/evaldata.py), when present.
 """
 
 from __future__ import annotations
