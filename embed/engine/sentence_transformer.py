@@ -161,7 +161,7 @@ def _hub_unreachable() -> str | None:
     """
     from huggingface_hub import constants
 
-    if constants.is_offline_mode():
+    if constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set"
     endpoint = urlparse(constants.ENDPOINT)
     default_port = 80 if endpoint.scheme == "http" else 443
