@@ -72,7 +72,36 @@ def test_sentence_transformers_missing_model_says_where_it_looked(tmp_path, monk
     with pytest.raises(ModelLoadError, match="does not exist") as info:
         SentenceTransformerEmbedder(str(tmp_path / "no-model-here"))
     assert str(tmp_path / "no-model-here") in str(info.value)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the library reads HF_HUB_OFFLINE once, at import
     with pytest.raises(ModelLoadError, match="nobody/no-such-model") as info:
         SentenceTransformerEmbedder("nobody/no-such-model")
-    assert "Hugging Face cache" in str(info.value)
+    assert "Hugging Face cache" in str(info.value) and "HF_HUB_OFFLINE is set" in str(info.value)
+    assert str(tmp_path / "hub") in str(info.value)
+
+
+@pytest.mark.st
+def test_sentence_transformers_unreachable_hub_fails_fast(tmp_path, monkeypatch):
+    """A hub id that is not cached, with the hub unreachable: one clear error within seconds."""
+    import socket
+    import time
+
+    pytest.importorskip("sentence_transformers")
+    from huggingface_hub import constants
+
+    from embed import SentenceTransformerEmbedder
+
+    with socket.socket() as closed:  # a local port nothing listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    start = time.perf_counter()
+    with pytest.raises(ModelLoadError, match="nobody/no-such-model") as info:
+        SentenceTransformerEmbedder("nobody/no-such-model")
+    assert time.perf_counter() - start < 30
+    assert "127.0.0.1 is unreachable" in str(info.value) and f"127.0.0.1:{port}" in str(info.value)

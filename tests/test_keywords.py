@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from cluster import TopicModel
+from cluster.words.ctfidf import class_tfidf, keywords_from_counts
 from cluster.words.keywords import KeywordModel
 from cluster.words.labels import MAX_WORDS, MIN_WORDS
 from cluster.words.reference import COMPOUNDS_FILE, DF_FILE, reference_for
@@ -124,6 +125,38 @@ def test_english_keywords_unchanged_without_reference() -> None:
     same = KeywordModel(docs, labels, reference=reference_for("en"))
     assert np.array_equal(plain.weights, same.weights)
     assert Tokenizer("en").compounds == frozenset()
+
+
+# ------------------------------------------------------------ one c-TF-IDF
+def test_class_tfidf_by_hand() -> None:
+    counts = np.array([[2, 0], [1, 1], [0, 3], [1, 0]])
+    scored = class_tfidf(counts, np.array([0, 0, 1, -1]), [0, 1])
+    assert scored.class_counts.tolist() == [[3, 1], [0, 3]]
+    assert scored.frequency.tolist() == [4, 4]  # the outlier row counts towards f(t) only
+    idf = np.log1p(3.5 / 4)  # A = (4 + 3) / 2 tokens per class
+    assert np.allclose(scored.weights, [[0.75 * idf, 0.25 * idf], [0.0, idf]])
+    with pytest.raises(ValueError, match="one entry per row"):
+        class_tfidf(counts, np.array([0, 1]), [0, 1])
+
+
+def test_keywords_from_summed_counts_match_the_keyword_model(eval_dir: Path) -> None:
+    """The sampled fit's keywords (per-topic counts summed over chunks) weigh words as the full fit does."""
+    texts, labels = _vims_events(eval_dir, 6)
+    tokenizer = Tokenizer("vi")
+    stop = stopwords_for("vi")
+    docs = [[w for w in doc if w not in stop] for doc in tokenizer.raw_tokens_many(texts)]
+    reference = reference_for("vi")
+    model = KeywordModel(docs, labels, reference=reference)
+    counts: dict[int, Counter] = {}
+    for doc, topic in zip(docs, labels):
+        counts.setdefault(int(topic), Counter()).update(doc)
+    n_topics = int(labels.max()) + 1
+    summed = keywords_from_counts(counts, n_topics, 15, reference=reference)
+    assert keywords_from_counts(counts, n_topics + 1, 15)[n_topics] == []  # a topic with no counts
+    for t in range(n_topics):
+        order = np.lexsort((model.vocab, -model.weights[t]))[:15]
+        assert summed[t] == [(str(model.vocab[i]), round(float(model.weights[t][i]), 5)) for i in order]
+        assert len(summed[t]) == 15 and summed[t][0][1] > summed[t][-1][1] > 0
 
 
 # -------------------------------------------------------------- phrase labels

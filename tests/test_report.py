@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -84,6 +85,10 @@ def test_article_markup_is_escaped(evil_topics, tmp_path):
     shown = ("&lt;script&gt;alert(&#34;xss&#34;)", "&lt;script&gt;alert(&quot;xss&quot;)",
              '\\u0026lt;script\\u0026gt;alert(\\"xss')  # plotly hover text keeps quotes as quotes
     assert any(form in html for form in shown)
+    # the figures' data (Jinja's tojson) holds no raw "<", ">", "&" or "'" and parses back to the figures
+    figures = re.search(r"var FIGS = (.*?);\n", html).group(1)
+    assert not re.search("[<>&'\u2028\u2029]", figures) and "\\u003c" in figures
+    assert set(json.loads(figures)) == {"map", "hierarchy", "similarity"}
 
 
 @pytest.mark.browser

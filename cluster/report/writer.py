@@ -2,9 +2,10 @@
 Markdown, or JSON, all carrying the same facts.
 
 Every paragraph, title and keyword comes from untrusted articles: the HTML
-template autoescapes everything, and figure data embedded in ``<script>`` is
-JSON with ``<``, ``>`` and ``&`` escaped, so article text can never close
-the script or inject markup. In Markdown every such text goes through
+template autoescapes everything, and figure data embedded in ``<script>`` goes
+through Jinja's ``tojson`` filter (``<``, ``>``, ``&`` and ``'`` escaped as
+``\\uXXXX``, all non-ASCII too), so article text can never close the script or
+inject markup. In Markdown every such text goes through
 :func:`md_text` (HTML and Markdown syntax neutralised, so a renderer shows it
 as text) or :func:`md_code`; JSON has no raw control characters and no NaN.
 """
@@ -153,12 +154,6 @@ def _similarity(model: TopicModel) -> dict[str, Any]:
     return {"note": note, "matrix": [[round(float(v), 4) for v in row] for row in matrix]}
 
 
-def _script_json(value: Any) -> str:
-    """JSON safe to place inside a <script> element."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 def _html(model: TopicModel, data: dict[str, Any]) -> str:
     import plotly.offline
 
@@ -186,7 +181,7 @@ def _html(model: TopicModel, data: dict[str, Any]) -> str:
     template = env.get_template("report.html.j2")
     return template.render(
         data=data,
-        figures_json=_script_json({k: json.loads(v) for k, v in figures.items()}),
+        figures={k: json.loads(v) for k, v in figures.items()},
         plotly_js=plotly.offline.get_plotlyjs(),
     )
 

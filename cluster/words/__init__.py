@@ -1,5 +1,5 @@
 """Words of topics: tokens (pyvi segmentation, cached), stopwords, the shipped reference vocabulary, keywords
-(class-based TF-IDF with MMR) and phrase labels.
+(class-based TF-IDF, one implementation in ctfidf, with MMR) and phrase labels.
 
 Public names are imported on first use (PEP 562), so importing the package costs nothing until one is used.
 """
@@ -17,11 +17,14 @@ _LAZY = {
     "reference_for": "cluster.words.reference",
     "ReferenceVocab": "cluster.words.reference",
     "KeywordModel": "cluster.words.keywords",
+    "class_tfidf": "cluster.words.ctfidf",
+    "ClassTfidf": "cluster.words.ctfidf",
     "describe_topics": "cluster.words.labels",
     "phrase_labels": "cluster.words.labels",
 }
 
 if TYPE_CHECKING:
+    from cluster.words.ctfidf import ClassTfidf, class_tfidf
     from cluster.words.keywords import KeywordModel
     from cluster.words.labels import describe_topics, phrase_labels
     from cluster.words.reference import ReferenceVocab, reference_for
@@ -30,4 +33,5 @@ if TYPE_CHECKING:
 
 __getattr__, __dir__ = lazy_exports("cluster.words", _LAZY, globals())
 
-__all__ = ["Tokenizer", "detect_language", "stopwords_for", "reference_for", "ReferenceVocab", "KeywordModel", "describe_topics", "phrase_labels"]
+__all__ = ["Tokenizer", "detect_language", "stopwords_for", "reference_for", "ReferenceVocab", "KeywordModel", "class_tfidf", "ClassTfidf",
+           "describe_topics", "phrase_labels"]

@@ -1,9 +1,10 @@
 """Topic keywords: class-based TF-IDF with MMR diversity.
 
-c-TF-IDF (Grootendorst 2022) treats all paragraphs of a topic as one
-document: a word's weight in topic *c* is ``tf(t, c) * log(1 + A / f(t))``
-where ``tf`` is the word's share of the topic's tokens, ``f(t)`` its count in
-the whole corpus and ``A`` the average number of tokens per topic.
+c-TF-IDF (:func:`cluster.words.ctfidf.class_tfidf`, Grootendorst 2022) treats
+all paragraphs of a topic as one document: a word's weight in topic *c* is
+``tf(t, c) * log(1 + A / f(t))`` where ``tf`` is the word's share of the
+topic's tokens, ``f(t)`` its count in the whole corpus and ``A`` the average
+number of tokens per topic.
 
 Diversity: from the best ``n_candidates`` words, keywords are picked by
 maximal marginal relevance, trading weight against similarity to words
@@ -26,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
+
+from cluster.words.ctfidf import class_tfidf
 
 if TYPE_CHECKING:
     from cluster.words.reference import ReferenceVocab
@@ -61,23 +64,13 @@ class KeywordModel:
         else:
             self.counts = self.vectorizer.fit_transform(list(docs)).tocsr()
             self.vocab = self.vectorizer.get_feature_names_out()
-        classes = [*self.topics, -1]
-        rows = []
-        self.doc_freq_in_topic = {}
-        for t in classes:
-            mask = labels == t
-            sub = self.counts[mask]
-            rows.append(np.asarray(sub.sum(axis=0)).ravel())
-            if t >= 0:
-                self.doc_freq_in_topic[t] = np.asarray((sub > 0).sum(axis=0)).ravel()
-        self.class_counts = np.vstack(rows) if rows else np.zeros((1, len(self.vocab)))
+        scored = class_tfidf(self.counts, labels, self.topics)
+        self.class_counts = scored.class_counts  # rows follow self.topics
+        self.doc_freq_in_topic = {
+            t: np.asarray((self.counts[labels == t] > 0).sum(axis=0)).ravel() for t in self.topics
+        }
         self.topic_sizes = {t: int((labels == t).sum()) for t in self.topics}
-        totals = self.class_counts.sum(axis=1, keepdims=True)
-        tf = np.divide(self.class_counts, np.maximum(totals, 1))
-        freq = self.class_counts.sum(axis=0)
-        avg = float(totals[: len(self.topics)].mean()) if self.topics else 1.0
-        idf = np.log1p(avg / np.maximum(freq, 1))
-        self.weights = tf * idf  # rows follow self.topics, then the outlier class
+        self.weights = scored.weights  # rows follow self.topics
         if reference is not None and len(self.vocab):
             self.weights = self.weights * reference.factor(self.vocab)[None, :]
         occurrence = (self.counts > 0).astype(np.float32).tocsc()

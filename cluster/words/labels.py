@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cluster.words.ctfidf import class_tfidf
 from cluster.words.keywords import KeywordModel, short_label
 from cluster.words.reference import reference_for
 
@@ -120,13 +121,8 @@ def phrase_labels(
     except ValueError:  # no n-gram at all
         return dict(fixed or {})
     vocab = vectorizer.get_feature_names_out()
-    classes = [*range(n_topics), -1]
-    class_counts = np.vstack([np.asarray(counts[labels == t].sum(axis=0)).ravel() for t in classes])
-    totals = class_counts.sum(axis=1, keepdims=True)
-    tf = class_counts / np.maximum(totals, 1)
-    avg = float(totals[:n_topics].mean()) if n_topics else 1.0
-    weights = tf * np.log1p(avg / np.maximum(class_counts.sum(axis=0), 1))
-    weights = weights * class_counts / np.maximum(class_counts.sum(axis=0), 1)  # share of its uses in the topic
+    scored = class_tfidf(counts, labels, range(n_topics))
+    weights = scored.weights * scored.class_counts / np.maximum(scored.frequency, 1)  # share of its uses in the topic
     if reference is not None:
         factor = np.array([
             float(np.mean(reference.factor([w for w in g.split(_SEP) if w not in stopwords]))) for g in vocab
