@@ -263,8 +263,9 @@ def manifest_digest(directory: Path) -> str | None:
         return None
 
 
-def save_index(index: Any, directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None) -> tuple[str, str | None]:
-    """Write ``index`` as a new generation in ``directory`` under its writer
+def save_index(directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None, *, paragraphs: Any,
+               vectors: Any, faiss_index: Any) -> tuple[str, str | None]:
+    """Write an index (its ``paragraphs`` table, ``vectors`` and ``faiss_index``) as a new generation in ``directory`` under its writer
     lock; returns the new origin (folder, manifest digest) for the next save.
     An OSError is a one-line :class:`SaveError`; the saved index is then unchanged."""
     check_target(directory)
@@ -272,7 +273,7 @@ def save_index(index: Any, directory: Path, manifest: dict[str, Any], origin: tu
         check_target(directory)
         created: list[Path] = []
         try:
-            return _save_locked(index, directory, manifest, origin, created)
+            return _save_locked(directory, manifest, origin, created, (paragraphs, vectors, faiss_index))
         except BaseException as exc:
             if not (directory / MANIFEST).exists() or manifest.get("generation") != _on_disk_generation(directory):
                 for path in created:  # the new generation did not make it: its files go now, not at the next save
@@ -289,13 +290,14 @@ def _on_disk_generation(directory: Path) -> str | None:
         return None
 
 
-def _save_locked(index: Any, directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None,
-                 created: list[Path]) -> tuple[str, str | None]:
+def _save_locked(directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None,
+                 created: list[Path], parts: tuple[Any, Any, Any]) -> tuple[str, str | None]:
     import faiss
     import numpy as np
 
     from embed.errors import IndexChangedError
 
+    paragraphs, vectors, faiss_index = parts
     where = str(directory.resolve())
     on_disk = manifest_digest(directory)
     if origin is not None and origin[0] == where and on_disk != origin[1]:
@@ -310,9 +312,9 @@ def _save_locked(index: Any, directory: Path, manifest: dict[str, Any], origin: 
     gen = new_generation()
     names = {"paragraphs": f"paragraphs-{gen}.parquet", "vectors": f"vectors-{gen}.npy", "faiss": f"index-{gen}.faiss"}
     writers: dict[str, Callable[[Any], None]] = {
-        "paragraphs": lambda handle: _write_parquet(index.paragraphs, handle),
-        "vectors": lambda handle: np.save(handle, index.vectors, allow_pickle=False),
-        "faiss": lambda handle: handle.write(faiss.serialize_index(index._faiss).tobytes()),
+        "paragraphs": lambda handle: _write_parquet(paragraphs, handle),
+        "vectors": lambda handle: np.save(handle, vectors, allow_pickle=False),
+        "faiss": lambda handle: handle.write(faiss.serialize_index(faiss_index).tobytes()),
     }
     for key, name in names.items():
         with create_exclusive(directory / name) as handle:
