@@ -42,7 +42,6 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -304,7 +303,7 @@ def _numpy_topk_batch(vectors: np.ndarray, queries: np.ndarray, k: int, max_cell
 
 
 def _build_ivf_fixed(vectors: np.ndarray) -> Any:
-    """paratopic's IVF recipe (embed/store/index.py ``_build_faiss("ivf")``) with the constructor arguments in
+    """paratopic's IVF recipe (embed/store/ann.py ``build_faiss("ivf")``) with the constructor arguments in
     FAISS's order ``IndexIVFFlat(quantizer, d, nlist, metric)``; used only when paratopic's own build fails."""
     import faiss
 
@@ -332,7 +331,7 @@ def _extrapolate(t_small: float, n_small: int, n_big: int) -> float:
 def _build_kinds(vectors: np.ndarray, build_times: dict[str, tuple[int, float]], max_build_s: float,
                  notes: dict[str, str]) -> tuple[dict[str, Any], dict[str, float | str]]:
     """Build paratopic's HNSW and IVF indexes (skipping any whose extrapolated time is too long)."""
-    from embed.store import index as pindex
+    from embed.store.ann import build_faiss
 
     n = len(vectors)
     indexes: dict[str, Any] = {}
@@ -347,12 +346,12 @@ def _build_kinds(vectors: np.ndarray, build_times: dict[str, tuple[int, float]],
                 print(f"    {kind}: skipped, estimated {estimate:.0f}s > {max_build_s:.0f}s", flush=True)
                 continue
         try:
-            t_build, idx = _time_once(pindex._build_faiss, kind, vectors)
+            t_build, idx = _time_once(build_faiss, kind, vectors)
         except RuntimeError as exc:
             if kind != "ivf":
                 raise
             first = str(exc).strip().splitlines()[-1]
-            notes["ivf"] = (f"paratopic's `_build_faiss(\"ivf\", ...)` raised `RuntimeError: {first[:200]}`; the IVF "
+            notes["ivf"] = (f"paratopic's `build_faiss(\"ivf\", ...)` raised `RuntimeError: {first[:200]}`; the IVF "
                             "rows use the same recipe with the constructor arguments in FAISS's order.")
             label = "faiss ivf (paratopic recipe, ctor fixed)"
             t_build, idx = _time_once(_build_ivf_fixed, vectors)
@@ -369,7 +368,8 @@ def _bench_size(vectors: np.ndarray, *, seed: int, max_build_s: float, single_bu
     import torch
     from sentence_transformers import util
 
-    from embed.store import index as pindex
+    from embed.search.ranking import search_block, search_params
+    from embed.store.ann import build_faiss
 
     n = len(vectors)
     n_single = int(min(200, max(20, single_budget / n)))
@@ -379,26 +379,23 @@ def _bench_size(vectors: np.ndarray, *, seed: int, max_build_s: float, single_bu
     q_batch = queries_near(vectors, n_batch, qrng)
     print(f"  n={n:,}: {n_single} single queries, batch of {n_batch}", flush=True)
 
-    t_flat, flat = _time_once(pindex._build_faiss, "flat", vectors)
+    t_flat, flat = _time_once(build_faiss, "flat", vectors)
     truth = flat.search(q_batch, K)[1]
     ann, ann_builds = _build_kinds(vectors, build_times, max_build_s, notes)
 
     allowed = np.ones(n, dtype=bool)
     bitmap = np.packbits(allowed, bitorder="little")
     selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bitmap))
-    fetch = 3 * K + 10  # what ParagraphIndex._ranked asks FAISS for when k=10
+    fetch = 3 * K + 10  # what embed.search.ranking.ranked asks FAISS for when k=10
     corpus_t = torch.from_numpy(vectors)
 
     def faiss_fns(index: Any, sel: Any = None) -> tuple[Callable, Callable]:
-        params = pindex._search_params(index, sel, fetch)
+        params = search_params(index, sel, fetch)
         return (lambda q: index.search(q[None, :], K, params=params)[1][0],
                 lambda qs: index.search(qs, K, params=params)[1])
 
-    holder = types.SimpleNamespace(vectors=vectors, _faiss=flat)
-    holder._numpy_top = lambda qs, f: pindex.ParagraphIndex._numpy_top(holder, qs, f)
-
     def block(qs: np.ndarray) -> np.ndarray:
-        return pindex.ParagraphIndex._search_block(holder, qs, fetch, None)[1][:, :K]
+        return search_block(flat, vectors, qs, fetch, None)[1][:, :K]
 
     def sem(qs: np.ndarray) -> np.ndarray:
         hits = util.semantic_search(torch.from_numpy(qs), corpus_t, top_k=K)
@@ -409,7 +406,7 @@ def _bench_size(vectors: np.ndarray, *, seed: int, max_build_s: float, single_bu
                                            lambda qs: _numpy_topk_batch(vectors, qs, K)),
         "faiss flat (IndexFlatIP)": (t_flat, *faiss_fns(flat)),
         "faiss flat + IDSelectorBitmap (paratopic's previous exact path)": (t_flat, *faiss_fns(flat, selector)),
-        "paratopic exact path now (`ParagraphIndex._search_block`)": (
+        "paratopic exact path now (`embed.search.ranking.search_block`)": (
             t_flat, lambda q: block(q[None, :])[0], block),
         "sentence-transformers `util.semantic_search`": (None, lambda q: sem(q[None, :])[0], sem),
     }
@@ -464,7 +461,7 @@ def bench_search(sizes: Sequence[int], *, dim: int, seed: int, max_build_s: floa
         "isotropic noise 0.05 in all coordinates, then L2-normalised; each size uses a prefix of that sample. "
         "Queries are data points plus noise of norm ~0.25, renormalised. (Uniform random vectors would make "
         "every neighbour almost equidistant and ANN recall meaningless.) Exact ground truth: FAISS flat. "
-        f"HNSW/IVF search with `_search_params(index, None, {fetch})`, i.e. the efSearch/nprobe "
+        f"HNSW/IVF search with `search_params(index, None, {fetch})`, i.e. the efSearch/nprobe "
         f"ParagraphIndex uses for k={K} (it fetches 3k+10={fetch}), and return the top {K}. The selector row "
         "passes an all-true `IDSelectorBitmap`, as `ParagraphIndex.search` does whenever "
         "`include_flagged=False` (the default). Single-query times are per call after 3 warm-up calls; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embed.store.index import _resolve_kind
+from embed.store.ann import resolve_kind
 from embed.store.spill import VectorSpill
 
 
@@ -29,6 +29,6 @@ def test_batches_in_any_order_land_in_their_rows_and_duplicates_copy_their_first
 
 
 def test_auto_kind_turns_compact_at_millions():
-    assert _resolve_kind("auto", 1_000) == "flat"
-    assert _resolve_kind("auto", 500_000) == "hnsw"
-    assert _resolve_kind("auto", 5_000_000) == "ivfsq"
+    assert resolve_kind("auto", 1_000) == "flat"
+    assert resolve_kind("auto", 500_000) == "hnsw"
+    assert resolve_kind("auto", 5_000_000) == "ivfsq"

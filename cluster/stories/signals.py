@@ -69,6 +69,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from embed.vectors import unit_rows
+
 __all__ = [
     "Articles", "StorySignals", "article_table", "paragraph_runs", "word_matrix", "fact_counts", "fact_matrix",
     "background_threshold", "components", "average_linkage", "cluster_articles",
@@ -146,8 +148,7 @@ def article_vectors(vectors: np.ndarray, articles: Articles) -> np.ndarray:
     mask = articles.usable_rows
     sums = np.zeros((len(articles.frame), vectors.shape[1]), dtype=np.float64)
     np.add.at(sums, articles.codes[mask], np.asarray(vectors, dtype=np.float64)[mask])
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return (sums / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+    return unit_rows(sums, dtype=None).astype(np.float32)  # normalised in float64, then stored as float32
 
 
 def article_texts(table: pd.DataFrame, articles: Articles) -> list[list[str]]:

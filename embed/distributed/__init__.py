@@ -12,19 +12,15 @@ from embed.lazy import lazy_exports
 _LAZY = {
     "build_distributed": "embed.distributed.build",
     "embed_distributed": "embed.distributed.build",
-    "read_distributed": "embed.distributed.build",
-    "ray_session": "embed.distributed.build",
-    "DistributedReport": "embed.distributed.build",
+    "read_distributed": "embed.distributed.reading",
+    "ray_session": "embed.distributed.session",
+    "DistributedReport": "embed.distributed.session",
 }
 
 if TYPE_CHECKING:
-    from embed.distributed.build import (
-        DistributedReport,
-        build_distributed,
-        embed_distributed,
-        ray_session,
-        read_distributed,
-    )
+    from embed.distributed.build import build_distributed, embed_distributed
+    from embed.distributed.reading import read_distributed
+    from embed.distributed.session import DistributedReport, ray_session
 
 __getattr__, __dir__ = lazy_exports("embed.distributed", _LAZY, globals())
 

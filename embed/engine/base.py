@@ -15,17 +15,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from embed.errors import InputError
+from embed.vectors import unit_rows  # re-exported: embed.engine.base.unit_rows was its home before
 
 __all__ = ["Embedder", "check_texts", "unit_rows"]
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.ndim == 1:
-        vectors = vectors[None, :]
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return vectors / norms
 
 
 def check_texts(texts: Sequence[str] | str) -> list[str]:

@@ -13,9 +13,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from embed.engine.base import Embedder, unit_rows
+from embed.engine.base import Embedder
 from embed.errors import MissingDependencyError, ModelLoadError
 from embed.names import BUNDLED_ST_MODELS
+from embed.vectors import unit_rows
 
 __all__ = ["SentenceTransformerEmbedder"]
 

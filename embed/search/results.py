@@ -57,7 +57,7 @@ class SearchResults:
 
     def groups(self, query: str) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """One query's groups in order: ``(leader, members)`` hit records."""
-        hits = self.for_query(query)._frame.to_dict("records")
+        hits = self._frame[self._frame["query"] == query].to_dict("records")
         members: dict[int, list[dict[str, Any]]] = {}
         for hit in hits:
             if not hit["is_group_leader"]:

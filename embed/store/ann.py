@@ -1,4 +1,12 @@
-"""The FAISS structure for indexes of millions of paragraphs: ``kind="ivfsq"``.
+"""The FAISS structures of an index, one builder per kind, and the one IVF construction in paratopic.
+
+Kinds (``embed.store.index``): ``flat`` (exact, ``IndexFlatIP``), ``hnsw``
+(``IndexHNSWFlat``, M=32), ``ivf`` (``IndexIVFFlat``) and ``ivfsq``;
+:func:`resolve_kind` picks one for ``"auto"``. :func:`build_ivf` is the only
+place that sizes, trains and fills inverted lists (the index kinds ``ivf`` and
+``ivfsq``, and the topics' neighbour search over large collections).
+
+``ivfsq``, for indexes of millions of paragraphs:
 
 An inverted file (IVF) of ``nlist`` k-means lists whose vectors are stored
 as 8-bit scalar-quantised codes (``IndexIVFScalarQuantizer``, QT_8bit): one
@@ -25,7 +33,10 @@ import math
 import faiss
 import numpy as np
 
-__all__ = ["build_ivfsq", "ivf_lists", "train_size", "TRAIN_SAMPLE", "NPROBE", "AUTO_COMPACT_FROM"]
+from embed.names import INDEX_KINDS
+
+__all__ = ["build_faiss", "build_ivf", "build_ivfsq", "resolve_kind", "ivf_lists", "train_size",
+           "TRAIN_SAMPLE", "NPROBE", "AUTO_EXACT_LIMIT", "AUTO_COMPACT_FROM"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +45,24 @@ TRAIN_SAMPLE = 300_000
 #: Lists probed per query.
 NPROBE = 24
 ADD_CHUNK = 100_000
+#: Up to this many vectors, ``kind="auto"`` searches exactly.
+AUTO_EXACT_LIMIT = 100_000
 #: ``kind="auto"`` chooses ivfsq from this many vectors on (``embed.store.index``).
 AUTO_COMPACT_FROM = 2_000_000
+#: HNSW graph: links per node and the candidate list while building.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+
+
+def resolve_kind(kind: str, n: int) -> str:
+    """The FAISS kind for ``n`` vectors: ``kind`` itself, or for ``"auto"`` flat up to
+    :data:`AUTO_EXACT_LIMIT`, HNSW below :data:`AUTO_COMPACT_FROM`, ivfsq from there; an unknown kind is a
+    ValueError naming the known ones."""
+    if kind not in INDEX_KINDS:
+        raise ValueError(f"index kind {kind!r} is not one of {INDEX_KINDS}")
+    if kind == "auto":
+        return "flat" if n <= AUTO_EXACT_LIMIT else "hnsw" if n < AUTO_COMPACT_FROM else "ivfsq"
+    return kind
 
 
 def ivf_lists(n: int) -> int:
@@ -48,19 +75,55 @@ def train_size(n: int, nlist: int) -> int:
     return min(n, max(39 * nlist, 20_000) if n > 20_000 else n, TRAIN_SAMPLE)
 
 
-def build_ivfsq(vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:
-    """An IVF-SQ8 index (inner product) over ``vectors``, trained on a random
-    sample of them, with every vector added."""
+def build_ivf(vectors: np.ndarray, *, quantized: bool = False, nprobe: int | None = None, seed: int = 0) -> faiss.IndexIVF:
+    """An inverted-file index (inner product) over ``vectors``: :func:`ivf_lists` lists trained on a random
+    sample of :func:`train_size` vectors, every vector added in chunks.
+
+    Args:
+        vectors: ``(n, dim)`` unit vectors.
+        quantized: 8-bit scalar-quantised codes (``IndexIVFScalarQuantizer``) instead of float32 vectors
+            (``IndexIVFFlat``).
+        nprobe: lists probed per query (at most the number of lists); default :data:`NPROBE`.
+        seed: of the training sample.
+    """
     n, dim = vectors.shape
     nlist = ivf_lists(n)
-    index = faiss.IndexIVFScalarQuantizer(
-        faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-    )
-    index.nprobe = min(NPROBE, nlist)
+    quantizer = faiss.IndexFlatIP(dim)
+    if quantized:
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.nprobe = max(1, min(NPROBE if nprobe is None else int(nprobe), nlist))
     if n:
         rows = np.sort(np.random.default_rng(seed).choice(n, size=train_size(n, nlist), replace=False))
         index.train(np.ascontiguousarray(vectors[rows], dtype=np.float32))
         for start in range(0, n, ADD_CHUNK):
             index.add(np.ascontiguousarray(vectors[start : start + ADD_CHUNK], dtype=np.float32))
-    logger.info("ivfsq: %d vectors in %d lists (nprobe %d)", n, nlist, index.nprobe)
+    logger.info("%s: %d vectors in %d lists (nprobe %d)", "ivfsq" if quantized else "ivf", n, nlist, index.nprobe)
     return index
+
+
+def build_ivfsq(vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:
+    """An IVF-SQ8 index (inner product) over ``vectors`` (:func:`build_ivf` with 8-bit codes)."""
+    return build_ivf(vectors, quantized=True, seed=seed)
+
+
+def build_faiss(kind: str, vectors: np.ndarray) -> faiss.Index:
+    """The FAISS index of a resolved ``kind`` (see :func:`resolve_kind`) holding every row of ``vectors``."""
+    n, dim = vectors.shape
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    elif kind == "ivf":  # float32 lists probed more widely than ivfsq's (measured in benchmarks/results/lookup.md)
+        return build_ivf(vectors, nprobe=max(8, ivf_lists(n) // 16))
+    elif kind == "ivfsq":
+        return build_ivfsq(vectors)
+    else:
+        raise ValueError(f"index kind {kind!r} is not one of flat, hnsw, ivf, ivfsq (resolve 'auto' first)")
+    if n:
+        index.add(vectors)
+    return index
+

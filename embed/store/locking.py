@@ -13,7 +13,9 @@ that is a symlink (or a folder) is a one-line error, as is a folder where
 it cannot be created (read-only, no permission: :class:`SaveError`).
 
 The lock is re-entrant within a process (the CLI holds it around
-``load`` / ``add`` / ``save``, and ``save`` takes it again).
+``load`` / ``add`` / ``save``, and ``save`` takes it again): filelock's
+singleton locks (``is_singleton=True``) give every ``writer_lock`` of one
+folder the same lock object, which counts nested acquisitions.
 """
 
 from __future__ import annotations
@@ -21,23 +23,19 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from embed.errors import IndexFormatError, IndexLockedError
+from embed.store.files import LOCK_NAME, save_failure
 
 __all__ = ["writer_lock", "LOCK_NAME", "DEFAULT_TIMEOUT"]
 
 logger = logging.getLogger(__name__)
 
-LOCK_NAME = ".paratopic.lock"
 #: Seconds a writer waits for another one (``$PARATOPIC_LOCK_TIMEOUT`` overrides).
 DEFAULT_TIMEOUT = 600.0
-
-_guard = threading.Lock()
-_locks: dict[str, object] = {}
 
 
 def _timeout(timeout: float | None) -> float:
@@ -58,8 +56,6 @@ def writer_lock(
     cannot be created is :class:`~embed.errors.SaveError`."""
     from filelock import FileLock, Timeout
 
-    from embed.store.storage import save_failure
-
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -69,10 +65,7 @@ def writer_lock(
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise error(f"{path}: is {'a symbolic link' if path.is_symlink() else 'not a regular file'}; the lock file "
                     "of a paratopic folder must be a regular file (remove it and try again)")
-    with _guard:
-        lock = _locks.get(str(path))
-        if lock is None:
-            lock = _locks[str(path)] = FileLock(str(path), thread_local=False)
+    lock = FileLock(str(path), thread_local=False, is_singleton=True)  # one per folder and process: re-entrant
     wait = _timeout(timeout)
     try:
         try:

@@ -94,8 +94,10 @@ class VectorSpill:
         """Write dirty pages to the file and drop them from this process's memory."""
         self.array.flush()
         self._since_release = 0
+        mapping = self.array.base  # a numpy.memmap's buffer: the mmap.mmap over the whole file
         with contextlib.suppress(AttributeError, OSError, ValueError):  # madvise: Linux and macOS only
-            self.array._mmap.madvise(mmap.MADV_DONTNEED)  # type: ignore[union-attr]
+            if isinstance(mapping, mmap.mmap):
+                mapping.madvise(mmap.MADV_DONTNEED)
 
     def finish(self) -> np.ndarray:
         """The filled array (a ``numpy.memmap``), flushed."""

@@ -36,30 +36,53 @@ most :data:`MAX_DEPTH` deep, and every field is type-checked and bounded
 before use. A write that fails (disk full, read-only folder, ...) raises
 :class:`~embed.errors.SaveError` naming the path and the cause; the saved
 index is unchanged.
+
+The file-level pieces (atomic writes, regular-file reads, checksums, bounded
+JSON and ``.npy``) are :mod:`embed.store.files`; the writer lock is
+:mod:`embed.store.locking`; this module is the manifest and its generations.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import re
-import stat
-import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from embed.errors import IndexFormatError, SaveError
+from embed.errors import IndexFormatError
+
+# The file helpers below are defined in embed.store.files; they are imported here because this module calls them
+# (and tests patch them here), and kept in __all__ for code written against this module before the split.
+from embed.store.files import (
+    MAX_DEPTH,
+    check_depth,
+    clean_temps,
+    create_exclusive,
+    open_regular,
+    parse_json,
+    plain_name,
+    read_npy,
+    read_regular,
+    remove_unneeded,
+    save_failure,
+    sha256_file,
+    sha256_handle,
+    temp_pattern,
+    write_atomic,
+)
+from embed.store.locking import LOCK_NAME, writer_lock
 
 __all__ = [
-    "write_atomic", "new_generation", "commit_manifest", "read_manifest", "verify_file", "sha256_file",
-    "check_target", "plain_name", "create_exclusive", "clean_temps", "open_regular", "read_regular",
-    "read_npy", "check_depth", "save_failure", "INDEX_OWN", "temp_pattern",
+    "new_generation", "commit_manifest", "read_manifest", "verify_file", "manifest_digest", "check_target",
+    "save_index", "load_index", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
+    # defined in embed.store.files
+    "write_atomic", "sha256_file", "plain_name", "create_exclusive", "clean_temps", "open_regular", "read_regular",
+    "read_npy", "check_depth", "parse_json", "save_failure", "temp_pattern", "remove_unneeded", "MAX_DEPTH",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,8 +90,6 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 #: Files a save may delete without a manifest naming them: generations it no longer needs, a crashed save's orphans.
 _ORPHAN = re.compile(r"^(?:paragraphs-[0-9a-f]{12}\.parquet|vectors-[0-9a-f]{12}\.npy|index-[0-9a-f]{12}\.faiss)$")
-#: Temporary files of write_atomic (``.<name>.<random>.tmp``).
-_TEMP = re.compile(r"^\.(?:manifest\.json|topic_model\.json)\.[A-Za-z0-9_]+\.tmp$")
 #: Everything an interrupted save of an index can leave in a folder without a manifest.
 INDEX_OWN = re.compile(rf"{_ORPHAN.pattern}|^\.manifest\.json\.[A-Za-z0-9_]+\.tmp$")
 FORMAT = "paratopic-index"
@@ -79,232 +100,16 @@ FORMAT_VERSION = 1
 READ_ATTEMPTS = 4
 #: Bounds on saved state, checked before anything is allocated from it.
 MAX_MANIFEST_BYTES = 64 << 20
-MAX_DEPTH = 32
 MAX_DIM = 65_536
 MAX_FILE_BYTES = 1 << 50
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _GENERATION = re.compile(r"^[0-9a-f]{12}$")
 
 
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return _sha256_handle(handle)
-
-
-def _sha256_handle(handle: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    handle.seek(0)
-    for block in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(block)
-    handle.seek(0)
-    return digest.hexdigest()
-
 
 def new_generation() -> str:
     """A fresh, unique suffix for one save's files."""
     return uuid.uuid4().hex[:12]
-
-
-def _cause(exc: OSError) -> str:
-    code = errno.errorcode.get(exc.errno or -1)
-    text = exc.strerror or str(exc) or type(exc).__name__
-    return f"{text} ({code})" if code else text
-
-
-def save_failure(where: Path | str, exc: OSError, what: str) -> SaveError:
-    """The one-line :class:`SaveError` for an OSError raised while saving ``what`` into ``where``."""
-    if isinstance(exc, SaveError):
-        return exc
-    path = exc.filename if isinstance(exc.filename, str) and exc.filename else str(where)
-    error = SaveError(f"{path}: could not save {what}: {_cause(exc)}; what was saved there before is unchanged")
-    error.errno = exc.errno
-    return error
-
-
-def temp_pattern(name: str) -> re.Pattern[str]:
-    """The names :func:`write_atomic` gives its temporary files for ``name``."""
-    return re.compile(rf"^\.{re.escape(name)}\.[A-Za-z0-9_]+\.tmp$")
-
-
-def clean_temps(directory: Path, name: str) -> int:
-    """Delete the temporary files that dead writes of ``directory / name`` left; returns how many.
-
-    A live :func:`write_atomic` holds an exclusive ``flock`` on its temporary
-    file until it is renamed, so a temporary file that can be locked belongs
-    to a write that was killed. Symlinks and other non-regular files are left.
-    """
-    pattern = temp_pattern(name)
-    removed = 0
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not pattern.match(entry.name) or not entry.is_file(follow_symlinks=False):
-            continue
-        try:
-            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                os.unlink(entry.path)
-                removed += 1
-        except OSError:
-            pass  # held by a live write, or gone already
-        finally:
-            os.close(fd)
-    if removed:
-        logger.info("%s: removed %d temporary file(s) of interrupted writes of %s", directory, removed, name)
-    return removed
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
-
-    Temporary files that earlier, killed writes of ``path`` left are removed
-    first (:func:`clean_temps`). An OSError (disk full, read-only folder, ...)
-    is a one-line :class:`SaveError`; ``path`` is then unchanged.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        clean_temps(path.parent, path.name)
-        umask = os.umask(0)
-        os.umask(umask)
-        while True:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # marks it live for clean_temps in other processes
-            except OSError:  # a file system without flock: nothing is cleaned there either (clean_temps skips)
-                break
-            try:
-                if os.stat(tmp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                    break
-            except FileNotFoundError:
-                pass
-            os.close(fd)  # a cleaner took it between creation and lock: take another
-        with os.fdopen(fd, "wb") as handle:
-            try:
-                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file should look like any other
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-                os.replace(tmp, path)  # still holding the lock: nobody cleans it before it is in place
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-    except OSError as exc:
-        raise save_failure(path, exc, path.name) from exc
-
-
-def plain_name(directory: Path, name: object, what: str, error: type[Exception] = IndexFormatError) -> Path:
-    """``directory / name`` after checking that ``name`` is a plain file name
-    inside the folder (no separators, ``..``, absolute paths or symlinks)."""
-    if (
-        not isinstance(name, str) or not name or name in {".", ".."} or "/" in name or "\\" in name
-        or "\x00" in name or os.path.isabs(name) or len(name) > 255
-    ):
-        raise error(f"{directory}: {what} names {name!r:.300}; expected a plain file name inside the folder")
-    path = directory / name
-    if path.is_symlink():
-        raise error(f"{path}: is a symbolic link; {what} files must be regular files inside {directory}")
-    return path
-
-
-def open_regular(path: Path, error: type[Exception], what: str) -> BinaryIO:
-    """Open ``path`` for reading if it is a regular file itself (not a symlink, FIFO, device or folder);
-    anything else is ``error`` naming it. A missing file raises FileNotFoundError."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise error(f"{path}: is a symbolic link; {what} must be a regular file inside {path.parent}") from None
-        raise error(f"{path}: cannot be read ({_cause(exc)})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
-        raise error(f"{path}: is {kind}; {what} must be a regular file")
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
-
-
-def read_regular(path: Path, error: type[Exception], what: str, limit: int) -> bytes:
-    """The bytes of a regular file (see :func:`open_regular`) of at most ``limit`` bytes."""
-    with open_regular(path, error, what) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise error(f"{path}: {size} bytes; {what} is never larger than {limit} bytes, so this one was altered")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise error(f"{path}: over {limit} bytes; {what} is never that large, so this one was altered")
-    return data
-
-
-def check_depth(value: object, path: Path, error: type[Exception], limit: int = MAX_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > limit:
-                raise error(f"{path}: nested more than {limit} levels deep; the file was altered")
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-
-
-def parse_json(data: bytes, path: Path, error: type[Exception], what: str) -> object:
-    """JSON from ``data`` with its nesting bounded; a broken file is ``error`` naming ``path``."""
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
-        raise error(f"{path}: {what} is corrupted ({reason})") from None
-    check_depth(document, path, error)
-    return document
-
-
-def read_npy(handle: BinaryIO, path: Path, error: type[Exception], *, mmap: bool = False) -> Any:
-    """An array from an open ``.npy`` file after checking its header against the file's size
-    (a header claiming more than the file holds is refused before anything is allocated);
-    object arrays are refused. ``mmap`` maps it read-only instead of reading it."""
-    import numpy as np
-
-    fmt = np.lib.format
-    try:
-        handle.seek(0)
-        version = fmt.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(handle)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = fmt.read_array_header_2_0(handle)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, OSError, SyntaxError, TypeError) as exc:
-        raise error(f"{path}: not a readable .npy file ({exc})") from None
-    if dtype.hasobject or dtype.itemsize == 0:
-        raise error(f"{path}: holds {dtype} values; expected numbers")
-    offset = handle.tell()
-    count = 1
-    for n in shape:
-        count *= int(n)
-    have = os.fstat(handle.fileno()).st_size - offset
-    if count * dtype.itemsize != have:
-        raise error(f"{path}: its header says {shape} {dtype} ({count * dtype.itemsize} bytes) but it holds {have}")
-    order = "F" if fortran else "C"
-    if mmap and count:
-        return np.memmap(handle, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
-    array = np.empty(shape, dtype=dtype, order=order)
-    if count and handle.readinto(array.reshape(-1, order="A").view(np.uint8)) != have:
-        raise error(f"{path}: shorter than its header says")
-    return array
-
-
-def create_exclusive(path: Path) -> Any:
-    """Open a new file for writing; fails if anything (a file, a symlink) is already there."""
-    return open(path, "xb")
 
 
 def _describe(directory: Path, names: list[str]) -> str:
@@ -327,8 +132,6 @@ def check_target(
         raise error(f"{directory}: exists and is not a directory; choose another folder")
     if not directory.exists() or (directory / marker).exists():
         return
-    from embed.store.locking import LOCK_NAME
-
     others = []
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
         regular = entry.is_file(follow_symlinks=False)
@@ -342,19 +145,6 @@ def check_target(
         )
 
 
-def remove_unneeded(directory: Path, keep: set[str], deletable: re.Pattern[str]) -> None:
-    """Delete the regular files matching ``deletable`` that are not in ``keep`` (never symlinks or folders)."""
-    for entry in os.scandir(directory):
-        if entry.name in keep or not deletable.match(entry.name) or not entry.is_file(follow_symlinks=False):
-            continue
-        try:
-            os.unlink(entry.path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:  # the new generation is in place; an old file left behind is cleaned next time
-            logger.warning("%s: could not remove %s (%s)", directory, entry.name, _cause(exc))
-
-
 def commit_manifest(directory: Path, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """Swap in ``manifest`` atomically, then remove generations older than
     ``previous`` (kept for readers that opened it) and orphans of crashed
@@ -362,7 +152,7 @@ def commit_manifest(directory: Path, manifest: dict[str, Any], previous: dict[st
     files = {entry["name"] for entry in manifest["files"].values()}
     for entry in manifest["files"].values():
         with open(directory / entry["name"], "rb") as handle:
-            entry["sha256"] = _sha256_handle(handle)
+            entry["sha256"] = sha256_handle(handle)
             entry["bytes"] = os.fstat(handle.fileno()).st_size
     write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False).encode("utf-8"))
     old = {entry["name"] for entry in (previous or {}).get("files", {}).values()}
@@ -451,7 +241,7 @@ def _open_verified(directory: Path, entry: dict[str, Any]) -> BinaryIO:
             raise IndexFormatError(
                 f"{path}: {size} bytes, the manifest says {entry.get('bytes')}; the file is truncated or altered"
             )
-        if _sha256_handle(handle) != entry.get("sha256"):
+        if sha256_handle(handle) != entry.get("sha256"):
             raise IndexFormatError(f"{path}: checksum does not match the manifest; the file is corrupted")
     except BaseException:
         handle.close()
@@ -473,18 +263,17 @@ def manifest_digest(directory: Path) -> str | None:
         return None
 
 
-def save_index(index: Any, directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None) -> tuple[str, str | None]:
-    """Write ``index`` as a new generation in ``directory`` under its writer
+def save_index(directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None, *, paragraphs: Any,
+               vectors: Any, faiss_index: Any) -> tuple[str, str | None]:
+    """Write an index (its ``paragraphs`` table, ``vectors`` and ``faiss_index``) as a new generation in ``directory`` under its writer
     lock; returns the new origin (folder, manifest digest) for the next save.
     An OSError is a one-line :class:`SaveError`; the saved index is then unchanged."""
-    from embed.store.locking import writer_lock
-
     check_target(directory)
     with writer_lock(directory):
         check_target(directory)
         created: list[Path] = []
         try:
-            return _save_locked(index, directory, manifest, origin, created)
+            return _save_locked(directory, manifest, origin, created, (paragraphs, vectors, faiss_index))
         except BaseException as exc:
             if not (directory / MANIFEST).exists() or manifest.get("generation") != _on_disk_generation(directory):
                 for path in created:  # the new generation did not make it: its files go now, not at the next save
@@ -501,13 +290,14 @@ def _on_disk_generation(directory: Path) -> str | None:
         return None
 
 
-def _save_locked(index: Any, directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None,
-                 created: list[Path]) -> tuple[str, str | None]:
+def _save_locked(directory: Path, manifest: dict[str, Any], origin: tuple[str, str | None] | None,
+                 created: list[Path], parts: tuple[Any, Any, Any]) -> tuple[str, str | None]:
     import faiss
     import numpy as np
 
     from embed.errors import IndexChangedError
 
+    paragraphs, vectors, faiss_index = parts
     where = str(directory.resolve())
     on_disk = manifest_digest(directory)
     if origin is not None and origin[0] == where and on_disk != origin[1]:
@@ -522,9 +312,9 @@ def _save_locked(index: Any, directory: Path, manifest: dict[str, Any], origin: 
     gen = new_generation()
     names = {"paragraphs": f"paragraphs-{gen}.parquet", "vectors": f"vectors-{gen}.npy", "faiss": f"index-{gen}.faiss"}
     writers: dict[str, Callable[[Any], None]] = {
-        "paragraphs": lambda handle: _write_parquet(index.paragraphs, handle),
-        "vectors": lambda handle: np.save(handle, index.vectors, allow_pickle=False),
-        "faiss": lambda handle: handle.write(faiss.serialize_index(index._faiss).tobytes()),
+        "paragraphs": lambda handle: _write_parquet(paragraphs, handle),
+        "vectors": lambda handle: np.save(handle, vectors, allow_pickle=False),
+        "faiss": lambda handle: handle.write(faiss.serialize_index(faiss_index).tobytes()),
     }
     for key, name in names.items():
         with create_exclusive(directory / name) as handle:
@@ -562,8 +352,6 @@ def _storable(table: Any) -> Any:
     """The paragraph table with metadata columns Parquet cannot hold as they are
     (values of several types, nested lists and objects) turned into text,
     each change logged as a warning."""
-    import json
-
     import pandas as pd
 
     out = table

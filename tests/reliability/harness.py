@@ -162,7 +162,7 @@ def save_kind(kind: str, obj: Any, folder: Path) -> None:
 
 def reader_race(kind: str, folder: Path, loads: int, *, repo: Path) -> dict[str, Any]:
     """Load ``kind`` from ``folder`` ``loads`` times while another process re-saves it in a loop;
-    returns loads, failed loads, the writer's saves meanwhile and the first failure."""
+    returns loads, failed loads, the writer's saves meanwhile (after its first) and the first failure."""
     import os
     import subprocess
     import sys
@@ -177,6 +177,11 @@ def reader_race(kind: str, folder: Path, loads: int, *, repo: Path) -> dict[str,
         line = writer.stdout.readline()
         if line.strip() != "ready":
             raise RuntimeError(f"the writer did not start: {line}{writer.stderr.read() if writer.stderr else ''}")
+        # its first save pays for imports (pyarrow's writer, ...): race it from its second save on, so that a
+        # busy machine does not leave the loads all done before the writer gets going
+        line = writer.stdout.readline()
+        if line.strip() != "saved":
+            raise RuntimeError(f"the writer did not save: {line}{writer.stderr.read() if writer.stderr else ''}")
         for _ in range(loads):
             try:
                 load_kind(kind, folder, index)
@@ -241,6 +246,7 @@ class injected:
         import numpy as np
 
         import cluster.topics.persist
+        import embed.store.files
         import embed.store.storage
 
         self._saved = []
@@ -262,7 +268,7 @@ class injected:
             self._saved.append((owner, name, original))
             setattr(owner, name, step)
 
-        for owner, name in ((os, "fsync"), (os, "replace"), (os, "unlink"), (tempfile, "mkstemp"), (np, "save"),
+        for owner, name in ((os, "fsync"), (os, "replace"), (os, "unlink"), (tempfile, "mkstemp"), (embed.store.files, "create_temp"), (np, "save"),
                             (embed.store.storage, "create_exclusive"), (cluster.topics.persist, "create_exclusive")):
             wrap(owner, name)
         return self.steps

