@@ -722,7 +722,7 @@ def _stories_for(index_dir: Path, idx: ParagraphIndex, topic_model: object, *, r
             model.save(saved, index_dir=index_dir)
         return model
     _say(f"fitting stories over {idx.paragraphs['doc_id'].nunique()} articles...")
-    model = StoryModel().fit(idx, topic_model)
+    model = StoryModel().fit(idx, topics=topic_model)
     _writing.append(saved)
     model.save(saved, index_dir=index_dir)
     return model

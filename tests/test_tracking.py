@@ -68,7 +68,7 @@ def tracked(e5, tmp_path_factory):
     first = TopicModel(random_state=0).fit(index)
     first.save(index_dir / "topics", index_dir=index_dir)
     before = SimpleNamespace(labels=first.labels_.copy(), names={t: first.topic_label(t) for t in range(first.n_topics_)},
-                             k=first.n_topics_, n=len(index), fit_labels=first._fit_labels.copy())
+                             k=first.n_topics_, n=len(index), fit_labels=first.fit_labels_.copy())
     grown = ParagraphIndex.load(index_dir)
     fifth = dated([FIFTH], 9)
     grown.add(pd.concat([fifth, retold(fifth)], ignore_index=True), id_column="id", title_column="title")
@@ -159,7 +159,7 @@ def test_refit_reports_vanished_topics_and_reused_ids(seed_index):
     k = old.n_topics_
     merged = TopicModel(random_state=0).fit(seed_index).merge_topics([k - 2, k - 1])  # one topic fewer
     merged = match_refit(merged, old)
-    assert merged.n_topics_ == k - 1 and set(np.unique(merged._fit_labels[merged._fit_labels >= 0])) == set(range(k - 1))
+    assert merged.n_topics_ == k - 1 and set(np.unique(merged.fit_labels_[merged.fit_labels_ >= 0])) == set(range(k - 1))
     assert any("vanished" in n for n in merged.history_[-1]["notes"])
     again = match_refit(TopicModel(random_state=0).fit(seed_index), merged)  # the split comes back
     notes = again.history_[-1]["notes"]

@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cluster.topics.state import FittedTopics as TopicModel
 from embed.read.dates import stored_dates
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-    from cluster.topics.model import TopicModel
 
 __all__ = ["changes_since", "story_overview", "story_timeline_figure", "STORY_COLUMNS", "MIN_STORY_ARTICLES"]
 

@@ -18,18 +18,16 @@ import re
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
 from cluster.topics.setaside import set_aside_counts, set_aside_reason
 from cluster.topics.similarity import SIMILARITY_NOTE, raw_similarity_range
+from cluster.topics.state import FittedTopics as TopicModel
 from cluster.topics.views import keywords_by_weight
 from embed.store.outputs import check_output_file
 from embed.store.storage import write_atomic
-
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
 
 __all__ = ["report_data", "write_report", "report_format", "md_text", "md_code", "report_json", "REPORT_FORMATS",
            "REPORT_SUFFIXES"]
