@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 from cluster import IndexMismatchError, ModelFormatError, TopicModel, write_report
 from cluster.topics.tracking import (
     HISTORY_COLUMNS,
-    _relabel,
     load_for_update,
     match_refit,
     match_to_previous,
     update_saved,
     update_topics,
 )
+from cluster.topics.updates import relabel_topics
 from embed import ParagraphIndex, read_corpus
 from paratopic.cli import app
 
@@ -144,7 +144,7 @@ def test_refit_on_the_same_index_keeps_ids(seed_index):
     old.history_ = []
     new = TopicModel(random_state=0).fit(seed_index)
     shuffle = {t: (t + 2) % new.n_topics_ for t in range(new.n_topics_)}
-    _relabel(new, shuffle)  # the same topics under other ids
+    relabel_topics(new, shuffle)  # the same topics under other ids
     assert not np.array_equal(new.labels_, old.labels_)
     assert match_to_previous(new, old) == {shuffle[t]: t for t in range(new.n_topics_)}
     matched = match_refit(new, old)

@@ -32,8 +32,15 @@ logger = logging.getLogger(__name__)
 #: ``outlier_threshold="auto"``: an outlier joins its nearest topic when its
 #: cosine to the topic centre is at least this quantile of the members' own.
 AUTO_THRESHOLD_QUANTILE = 0.05
-#: Rows per block of every dense product against the fitted rows.
+#: Rows per block of every dense product against the fitted rows (at most) ...
 CHUNK_ROWS = 1024
+#: ... and at most this many products per block (64 MiB of float32): 186 rows against 90k fitted rows.
+BLOCK_ELEMENTS = 1 << 24
+
+
+def block_rows(n_base: int) -> int:
+    """Rows per block of a product against ``n_base`` rows: :data:`CHUNK_ROWS`, fewer for a large base."""
+    return max(16, min(CHUNK_ROWS, BLOCK_ELEMENTS // max(n_base, 1)))
 
 
 @dataclass
@@ -115,13 +122,14 @@ def cluster_reduced(
 
 
 def nearest_rows(queries: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Position in ``base`` of each query's highest dot product, in blocks of :data:`CHUNK_ROWS` queries
-    (memory ``CHUNK_ROWS x len(base)``, never ``len(queries) x len(base)``)."""
+    """Position in ``base`` of each query's highest dot product, in blocks of :func:`block_rows` queries
+    (at most :data:`BLOCK_ELEMENTS` products at once, never ``len(queries) x len(base)``)."""
     out = np.zeros(len(queries), dtype=np.int64)
     if not len(base):
         return out
-    for start in range(0, len(queries), CHUNK_ROWS):
-        out[start : start + CHUNK_ROWS] = (np.asarray(queries[start : start + CHUNK_ROWS], dtype=np.float32) @ base.T).argmax(axis=1)
+    step = block_rows(len(base))
+    for start in range(0, len(queries), step):
+        out[start : start + step] = (np.asarray(queries[start : start + step], dtype=np.float32) @ base.T).argmax(axis=1)
     return out
 
 
@@ -183,14 +191,15 @@ class AssignmentRule:
         return len(self.centroids)
 
     def nearest_member(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Topic and cosine of each vector's nearest topic member (in blocks of :data:`CHUNK_ROWS`)."""
+        """Topic and cosine of each vector's nearest topic member (in blocks of :func:`block_rows`)."""
         topics = np.empty(len(vectors), dtype=np.int64)
         scores = np.empty(len(vectors), dtype=np.float32)
-        for start in range(0, len(vectors), CHUNK_ROWS):
-            sims = vectors[start : start + CHUNK_ROWS] @ self.members.T
+        step = block_rows(len(self.members))
+        for start in range(0, len(vectors), step):
+            sims = vectors[start : start + step] @ self.members.T
             best = sims.argmax(axis=1)
-            topics[start : start + CHUNK_ROWS] = self.member_topics[best]
-            scores[start : start + CHUNK_ROWS] = sims[np.arange(len(best)), best]
+            topics[start : start + step] = self.member_topics[best]
+            scores[start : start + step] = sims[np.arange(len(best)), best]
         return topics, scores
 
     def member_threshold(self) -> float:
@@ -224,12 +233,13 @@ def _nn_threshold(members: np.ndarray, topics: np.ndarray) -> float:
     rng = np.random.default_rng(0)
     sample = rng.choice(len(members), size=min(len(members), 5000), replace=False)
     best = np.full(len(sample), -1.0, dtype=np.float32)
-    for start in range(0, len(sample), CHUNK_ROWS):
-        idx = sample[start : start + CHUNK_ROWS]
+    step = block_rows(len(members))
+    for start in range(0, len(sample), step):
+        idx = sample[start : start + step]
         sims = members[idx] @ members.T
         sims[np.arange(len(idx)), idx] = -2.0
         sims[topics[idx][:, None] != topics[None, :]] = -2.0
-        best[start : start + CHUNK_ROWS] = sims.max(axis=1)
+        best[start : start + step] = sims.max(axis=1)
     best = best[best > -1.5]
     return float(np.quantile(best, AUTO_THRESHOLD_QUANTILE)) if len(best) else 1.0
 

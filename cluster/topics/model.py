@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+import cluster.topics.views as views
 from cluster.errors import check_fitted
 from cluster.topics.context import with_article_context
 from cluster.topics.describe import compute_keywords
@@ -50,7 +51,7 @@ from cluster.topics.fitting import (
 from cluster.topics.layout import map_coordinates
 from cluster.topics.params import MAX_TOPIC_SHARE, MIN_PARAGRAPHS, validate_params
 from cluster.topics.setaside import fit_mask, flagged_mask
-from cluster.topics.views import TOPIC_INFO_COLUMNS, paragraph_table, topic_info_table
+from cluster.topics.views import TOPIC_INFO_COLUMNS
 from cluster.words.keywords import short_label
 from embed.errors import InputError
 
@@ -276,20 +277,17 @@ class TopicModel(BaseEstimator):
     # ------------------------------------------------------------ public views
     def get_topic(self, topic: int) -> list[tuple[str, float]]:
         """Keywords of ``topic`` with their c-TF-IDF weights, best first."""
-        return list(self.keywords_[self._check_topic(topic)])
+        topic = self._check_topic(topic)
+        return list(self.keywords_[topic])
 
     def topic(self, topic: int, n: int = 3) -> Any:
         """One topic as a view that renders in Jupyter (keyword bars and
         representative paragraphs) and in the terminal."""
-        from cluster.topics.views import TopicView
-
-        return TopicView(self, self._check_topic(topic), n_paragraphs=n)
+        return views.TopicView(self, self._check_topic(topic), n_paragraphs=n)
 
     def topic_details(self, topic: int, n: int = 3) -> str:
         """Keywords with weights and the ``n`` most representative paragraphs, as text."""
-        from cluster.topics.views import topic_details_text
-
-        return topic_details_text(self, self._check_topic(topic), n_paragraphs=n)
+        return views.topic_details_text(self, self._check_topic(topic), n_paragraphs=n)
 
     def topic_label(self, topic: int) -> str:
         """The hand-set label of ``topic``, else its phrase label (:mod:`cluster.words.labels`) or best keywords; "outlier" for -1."""
@@ -303,7 +301,7 @@ class TopicModel(BaseEstimator):
         """One row per topic, largest first: topic, label, size, share,
         keywords, n_documents, documents (no row for outliers)."""
         check_fitted(self)
-        return topic_info_table(self)
+        return views.topic_info_table(self)
 
     def representative_paragraphs(self, topic: int, n: int = 3) -> pd.DataFrame:
         """The ``n`` fitted paragraphs of ``topic`` closest to its centre, no two near-duplicates
@@ -358,7 +356,7 @@ class TopicModel(BaseEstimator):
     def paragraph_table(self) -> pd.DataFrame:
         """The index's paragraphs with topic, topic_label, x and y."""
         check_fitted(self)
-        return paragraph_table(self)
+        return views.paragraph_table(self)
 
     # ----------------------------------------------------------- operations
     def predict(self, data: str | Sequence[str] | np.ndarray) -> np.ndarray:
@@ -486,15 +484,11 @@ class TopicModel(BaseEstimator):
         )
 
     def _repr_html_(self) -> str:
-        from cluster.topics.views import topic_table_html
-
-        return topic_table_html(self)
+        return views.topic_table_html(self)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
         """Jupyter shows the topic table (not scikit-learn's estimator diagram)."""
         return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     def __rich__(self) -> Any:
-        from cluster.topics.views import topic_table_rich
-
-        return topic_table_rich(self)
+        return views.topic_table_rich(self)

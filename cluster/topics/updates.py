@@ -57,7 +57,8 @@ from cluster.topics.state import FittedTopics as TopicModel
 from cluster.words.keywords import short_label
 from embed.errors import InputError
 
-__all__ = ["update_topics", "match_to_previous", "match_refit", "MIN_JACCARD", "POOL_MIN_CLUSTER_SIZE"]
+__all__ = ["update_topics", "match_to_previous", "match_refit", "relabel_topics", "MIN_JACCARD",
+           "POOL_MIN_CLUSTER_SIZE"]
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ def match_to_previous(new: TopicModel, old: TopicModel, *, min_jaccard: float = 
     return out
 
 
-def _relabel(model: TopicModel, mapping: dict[int, int]) -> None:
+def relabel_topics(model: TopicModel, mapping: dict[int, int]) -> None:
     """Renumber topics of ``model`` by ``mapping`` (a permutation of 0..K-1)."""
     order = np.argsort([mapping[t] for t in range(model.n_topics_)])  # order[new id] = current id
     lookup = np.array([mapping[t] for t in range(model.n_topics_)] + [-1], dtype=np.int64)
@@ -300,7 +301,7 @@ def match_refit(new: TopicModel, old: TopicModel, *, min_jaccard: float = MIN_JA
     notes += [f"topic {o} matched but renumbered {mapping[t]} (ids stay below {k})" for t, o in matched.items() if o in moved]
     new.custom_labels_ = {**{t: old.custom_labels_[o] for t, o in matched.items() if o in old.custom_labels_},
                           **new.custom_labels_}
-    _relabel(new, mapping)
+    relabel_topics(new, mapping)
     created = sorted(mapping[t] for t in rest)
     new.history_ = [*history, history_entry(new, "refit", new_topics=created, notes=notes,
                                             matched={str(mapping[t]): o for t, o in matched.items()})]
