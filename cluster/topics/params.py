@@ -87,7 +87,7 @@ def adaptive_params(
     path from :data:`BOUND_FROM` paragraphs, never below twice ``min_cluster_size``;
     the direct path has none."""
     if n < MIN_PARAGRAPHS:
-        raise ValueError(f"need at least {MIN_PARAGRAPHS} paragraphs to fit topics, got {n}")
+        raise InputError(f"need at least {MIN_PARAGRAPHS} paragraphs to fit topics, got {n}")
     nn = min(15, round(1.5 * math.sqrt(n))) if n_neighbors is None else int(n_neighbors)
     nn = max(2, min(nn, n - 1))
     nc = 5 if n_components is None else int(n_components)
