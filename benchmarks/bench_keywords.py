@@ -87,7 +87,7 @@ def seeds_data() -> tuple[list[str], np.ndarray, int]:
     index = ParagraphIndex.build(ROOT / "seeds", cache=False)
     model = TopicModel(random_state=0).fit(index)
     texts = index.paragraphs["text"].astype(str).to_numpy()[model.fitted_mask_].tolist()
-    return texts, model._fit_labels, model.n_topics_
+    return texts, model.fit_labels_, model.n_topics_
 
 
 def vims_data(n_events: int) -> tuple[list[str], np.ndarray, int, list[str]]:

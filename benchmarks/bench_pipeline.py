@@ -1,6 +1,7 @@
 """The whole pipeline, stage by stage, before and after, in one run.
 
 Run:  python benchmarks/bench_pipeline.py [--before REV] [--embed-minutes 12] [--large 100000]
+      python benchmarks/bench_pipeline.py --memory [--memory-rows 100000]   (only the memory table below)
 
 Writes benchmarks/results/pipeline.md with:
 
@@ -19,6 +20,12 @@ Writes benchmarks/results/pipeline.md with:
 4. cold and warm command-line times for ``run seeds``, ``search``,
    ``topics``, ``report --out r.md``, for this tree and for ``--before``
    (default: the commit before the fast engine), in fresh caches.
+
+With ``--memory`` it writes only benchmarks/results/pipeline_memory.md: the
+peak memory of the two steps that multiply every row of one set by every
+fitted row (placing flagged rows on the 2-D map; placing the rows an update
+adds), the code before (one dense product, quoted below) and after (blocks
+of :func:`cluster.topics.fitting.block_rows` rows), on synthetic unit vectors.
 
 Reads the evaluation data from $PARATOPIC_EVAL_DIR, else ../shared/eval/ (benchmarks/evaldata.py), when present.
 """
@@ -270,14 +277,140 @@ def cli_times(before: str) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------------------- memory of the dense products
+MEMORY_OUT = ROOT / "benchmarks" / "results" / "pipeline_memory.md"
+
+
+def _before_layout_rest(vectors: np.ndarray, mask: np.ndarray, xy: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+    """cluster/topics/layout.py before: every flagged row x every fitted row in one product."""
+    fitted = vectors[mask]
+    coords = np.zeros((len(table), 2))
+    rows = np.flatnonzero(mask)
+    row_of = {pid: i for i, pid in enumerate(table["id"])}
+    position = {int(r): i for i, r in enumerate(rows)}
+    rest = np.flatnonzero(~mask)
+    nearest = (vectors[rest] @ fitted.T).argmax(axis=1)
+    for row, near in zip(rest, nearest):
+        original = table["duplicate_of"].iat[row]
+        source = row_of.get(original) if original is not None else None
+        coords[row] = xy[position[source]] if source is not None and source in position else xy[near]
+    return coords[rest]
+
+
+def _before_tracking_place(coords: np.ndarray, table: pd.DataFrame, vectors: np.ndarray, mask: np.ndarray,
+                           rows: np.ndarray) -> np.ndarray:
+    """cluster/topics/tracking.py ``_place`` before: every new row x every fitted row in one product."""
+    fitted = np.flatnonzero(mask[: len(coords)])
+    out = np.zeros((len(rows), 2), dtype=np.float64)
+    row_of = {pid: i for i, pid in enumerate(table["id"])}
+    nearest = fitted[(vectors[rows] @ vectors[fitted].T).argmax(axis=1)]
+    for i, (row, near) in enumerate(zip(rows, nearest)):
+        source = row_of.get(table["duplicate_of"].iat[row])
+        out[i] = coords[source] if source is not None and source < len(coords) else coords[near]
+    return out
+
+
+def _traced_peak(call: object) -> tuple[float, float, object]:
+    """(peak MiB of memory allocated by the call, as tracemalloc sees numpy's arrays; seconds; result)."""
+    import gc
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    result = call()  # type: ignore[operator]
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak / 2**20, seconds, result
+
+
+def memory_table(n_rows: int, flagged_share: float, added_share: float, dim: int = 384) -> list[dict]:
+    """Peak memory of the two dense steps at ``n_rows`` paragraphs, before and after, on synthetic data:
+    unit vectors in ``dim`` dimensions (Gaussian, normalised); ``flagged_share`` of the rows left out of the
+    fit (a tenth of them duplicates of a fitted row), and an update adding ``added_share`` more rows."""
+    from cluster.topics.layout import place_rows
+
+    rng = np.random.default_rng(0)
+    n_new = int(n_rows * added_share)
+    vectors = rng.standard_normal((n_rows + n_new, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"p{i}" for i in range(n_rows + n_new)]
+    mask = rng.random(n_rows + n_new) >= flagged_share
+    duplicate_of = np.array([None] * (n_rows + n_new), dtype=object)
+    flagged = np.flatnonzero(~mask[:n_rows])
+    fitted_rows = np.flatnonzero(mask[:n_rows])
+    chosen = flagged[: len(flagged) // 10]
+    duplicate_of[chosen] = [ids[r] for r in rng.choice(fitted_rows, size=len(chosen))]
+    table = pd.DataFrame({"id": ids, "duplicate_of": duplicate_of})
+    old_table, old_vectors, old_mask = table.iloc[:n_rows].reset_index(drop=True), vectors[:n_rows], mask[:n_rows].copy()
+    xy = rng.standard_normal((int(old_mask.sum()), 2))
+    coords = np.zeros((n_rows, 2))
+    coords[old_mask] = xy
+    rest = np.flatnonzero(~old_mask)
+    new_rows = np.arange(n_rows, n_rows + n_new)
+    steps = [
+        (f"2-D map: flagged rows x fitted rows ({len(rest):,} x {int(old_mask.sum()):,})", len(rest), int(old_mask.sum()),
+         lambda: _before_layout_rest(old_vectors, old_mask, xy, old_table),
+         lambda: place_rows(coords, old_table, old_vectors, old_mask, rest)),
+        (f"update: new rows x fitted rows ({n_new:,} x {int(old_mask.sum()):,})", n_new, int(old_mask.sum()),
+         lambda: _before_tracking_place(coords, table, vectors, mask, new_rows),
+         lambda: place_rows(coords, table, vectors, mask, new_rows)),
+    ]
+    out = []
+    for name, queries, fitted, before, after in steps:
+        print(f"memory: {name}...", flush=True)
+        after_mib, after_s, after_xy = _traced_peak(after)
+        before_mib, before_s, before_xy = _traced_peak(before)
+        same = float(np.mean(np.all(np.asarray(before_xy) == np.asarray(after_xy), axis=1)))
+        out.append({
+            "step": name, "dense product (MiB)": f"{queries * fitted * 4 / 2**20:,.0f}",
+            "before: peak (MiB)": f"{before_mib:,.0f}", "after: peak (MiB)": f"{after_mib:,.0f}",
+            "before (s)": round(before_s, 1), "after (s)": round(after_s, 1), "same placement": f"{100 * same:.2f}%",
+        })
+    return out
+
+
+def memory_report(n_rows: int, flagged_share: float, added_share: float) -> None:
+    """Write :data:`MEMORY_OUT` (see the module docstring)."""
+    rows = memory_table(n_rows, flagged_share, added_share)
+    MEMORY_OUT.write_text("\n".join([
+        "# Peak memory of the dense products at archive size", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores ({_cpu_name()}); Python {platform.python_version()}. "
+        "Produced by `benchmarks/bench_pipeline.py --memory`; before and after in the same run, on the same data.", "",
+        f"Data: {n_rows:,} synthetic paragraphs (Gaussian vectors normalised to unit length, dim 384, float32), "
+        f"{100 * flagged_share:.0f}% of them flagged (left out of the fit; a tenth of those duplicate a fitted row), "
+        f"and an update adding {100 * added_share:.0f}% more rows (as many flagged). Synthetic vectors are enough "
+        "for a memory figure: the products' sizes depend only on the row counts.", "",
+        table(rows), "",
+        "Peak: the most memory allocated at once during the step beyond what existed before it, as tracemalloc "
+        "counts numpy's arrays (the BLAS library's own small buffers are not counted). *Dense product*: "
+        "rows x fitted rows x 4 bytes, what the one product before held at once. Before: the code of "
+        "`cluster/topics/layout.py` and `cluster/topics/tracking.py` (`_place`) as they were, quoted in this "
+        "script; after: `cluster.topics.layout.place_rows`, the one implementation both now call, in blocks of "
+        "at most 2^24 products (`cluster.topics.fitting.nearest_rows`: 186 rows against 90k fitted rows, 64 MiB). *Same placement*: rows placed at the same point "
+        "by both (the rule for a duplicate whose original is not fitted is now the fit's: nearest fitted row).", "",
+    ]) + "\n")
+    print(MEMORY_OUT.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memory", action="store_true", help="only the memory table (pipeline_memory.md)")
+    parser.add_argument("--memory-rows", type=int, default=100_000, help="paragraphs in the memory table")
+    parser.add_argument("--memory-flagged", type=float, default=0.1, help="share of the rows flagged")
+    parser.add_argument("--memory-added", type=float, default=0.1, help="rows an update adds, as a share")
     parser.add_argument("--before", default=BEFORE, help="git revision to compare the command line against")
     parser.add_argument("--embed-minutes", type=float, default=12.0, help="embedding budget for the large set")
     parser.add_argument("--large", type=int, default=100_000, help="paragraphs in the large set")
     parser.add_argument("--skip-cli", action="store_true")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    if args.memory:
+        memory_report(args.memory_rows, args.memory_flagged, args.memory_added)
+        return
     if not EVAL.is_dir():
         sys.exit(f"evaluation data not found at {EVAL}")
     started = time.perf_counter()

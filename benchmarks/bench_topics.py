@@ -37,6 +37,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from cluster import TopicModel
+from cluster.topics.describe import ensure_tokens
 from cluster.words.keywords import KeywordModel
 from embed import ParagraphIndex
 
@@ -88,7 +89,7 @@ def evaluate(name: str, index: ParagraphIndex, n_labels: int) -> list[dict]:
     fit_s = time.perf_counter() - t0
     labels = tm.labels_[keep]
     our_topics = [[w.lower() for w, _ in tm.get_topic(t)] for t in range(tm.n_topics_)]
-    our_docs = [set(d) for d in tm._ensure_tokens()]
+    our_docs = [set(d) for d in ensure_tokens(tm)]
     rows.append(dict(data=name, model="paratopic TopicModel (defaults, seed 0)", labels=labels, topics=our_topics,
                      docs=our_docs, fit_s=fit_s, outliers=float((labels < 0).mean())))
 
@@ -118,7 +119,7 @@ def evaluate(name: str, index: ParagraphIndex, n_labels: int) -> list[dict]:
     t0 = time.perf_counter()
     kl = KMeans(n_clusters=n_labels, n_init=10, random_state=0).fit_predict(X)
     fit_s = time.perf_counter() - t0
-    km = KeywordModel(tm._ensure_tokens(), kl)
+    km = KeywordModel(ensure_tokens(tm), kl)
     km_topics = [[w for w, _ in km.keywords(t, n=10)] for t in range(n_labels)]
     rows.append(dict(data=name, model=f"KMeans k={n_labels} (told k)", labels=kl, topics=km_topics, docs=our_docs,
                      fit_s=fit_s, outliers=0.0))

@@ -188,10 +188,10 @@ def _copy(model: TopicModel) -> TopicModel:
     import copy
 
     clone = copy.copy(model)
-    for name in ("_fit_labels", "centroids_", "thresholds_", "labels_"):
+    for name in ("fit_labels_", "centroids_", "thresholds_", "labels_"):
         setattr(clone, name, getattr(model, name).copy())
-    clone._keywords, clone._phrase_labels = dict(model._keywords), dict(model._phrase_labels)
-    clone._custom_labels, clone.history_ = dict(model._custom_labels), list(model.history_)
+    clone.keywords_, clone.phrase_labels_ = dict(model.keywords_), dict(model.phrase_labels_)
+    clone.custom_labels_, clone.history_ = dict(model.custom_labels_), list(model.history_)
     return clone
 
 

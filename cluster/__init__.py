@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cluster.errors import IndexMismatchError, ModelFormatError
+from cluster.errors import IndexMismatchError, ModelFormatError, NotFittedError
 from embed.lazy import lazy_exports
 
 #: Public name -> its module, imported on first use (PEP 562): ``import cluster`` stays cheap.
@@ -33,4 +33,4 @@ if TYPE_CHECKING:
 __getattr__, __dir__ = lazy_exports("cluster", _LAZY, globals())
 
 __all__ = ["TopicModel", "StoryModel", "TOPIC_INFO_COLUMNS", "write_report", "Workspace", "IndexMismatchError",
-           "ModelFormatError"]
+           "ModelFormatError", "NotFittedError"]

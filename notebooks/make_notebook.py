@@ -70,7 +70,7 @@ CELLS = [
     ),
     new_code_cell(
         "from cluster.stories.model import StoryModel\n\n"
-        "stories = StoryModel().fit(index, topics)\n"
+        "stories = StoryModel().fit(index, topics=topics)\n"
         "stories.story_info()"
     ),
     new_markdown_cell("## 8. Save and report\nThe index and the topic model save as folders (no pickle); the report is one HTML file to share."),

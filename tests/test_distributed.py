@@ -206,7 +206,7 @@ def test_sampled_topics_assign_with_the_transform_rule(cluster, seed_index):
     model = result.model
     rest = np.setdiff1d(np.flatnonzero(seed_index.paragraphs["duplicate_of"].isna() & ~seed_index.paragraphs["boilerplate"]),
                         result.sample_rows)
-    assert len(rest) and (result.labels[rest] == model.transform(seed_index.vectors[rest])).all()
+    assert len(rest) and (result.labels[rest] == model.predict(seed_index.vectors[rest])).all()
     assert (result.labels[result.sample_rows] == model.labels_).all()
     assert set(result.keywords) == set(range(model.n_topics_))
 

@@ -142,7 +142,7 @@ def test_representative_paragraphs_are_not_near_duplicates(seed_topics):
 
     vectors = dict(zip(seed_topics.index.paragraphs["id"], np.asarray(seed_topics.index.vectors, dtype=np.float32)))
     for topic in range(seed_topics.n_topics_):
-        size = int((seed_topics._fit_labels == topic).sum())
+        size = int((seed_topics.fit_labels_ == topic).sum())
         for n in (3, 5):
             reps = seed_topics.representative_paragraphs(topic, n=n)
             assert len(reps) == 3 if n == 3 else len(reps) >= min(4, size)  # n when enough distinct ones exist
@@ -197,7 +197,7 @@ def _centred_by_hand(model):
 
     fitted = np.asarray(model.index.vectors, dtype=np.float64)[model.fitted_mask_]
     mean = fitted.mean(axis=0)
-    centres = np.stack([fitted[model._fit_labels == t].mean(axis=0) - mean for t in range(model.n_topics_)])
+    centres = np.stack([fitted[model.fit_labels_ == t].mean(axis=0) - mean for t in range(model.n_topics_)])
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     return centres @ centres.T
 

@@ -183,10 +183,10 @@ def test_structure_queries(seed_model: TopicModel, seed_index: ParagraphIndex) -
     assert summit_topic in [t for t, _ in found[:2]], (summit_topic, found)
     # transform: stored vectors and texts land in the topics of their paragraphs
     fitted_rows = np.flatnonzero(seed_model.fitted_mask_ & (seed_model.labels_ >= 0))
-    got = seed_model.transform(seed_index.vectors[fitted_rows])
+    got = seed_model.predict(seed_index.vectors[fitted_rows])
     assert (got == seed_model.labels_[fitted_rows]).mean() >= 0.8
     text = seed_index.paragraphs["text"].iat[row[HWASONG[0]]]
-    assert seed_model.transform([text])[0] == seed_model.labels_[row[HWASONG[0]]]
+    assert seed_model.predict([text])[0] == seed_model.labels_[row[HWASONG[0]]]
 
 
 def test_topics_over_time_with_dates(seed_index: ParagraphIndex) -> None:
@@ -219,7 +219,7 @@ def test_merge_reduce_relabel(seed_index: ParagraphIndex) -> None:
     with pytest.raises(ValueError, match="no topic 7"):
         model.merge_topics([0, 7])
     model.set_labels({0: ""})
-    assert model.topic_label(0) == model._phrase_labels[0]  # the automatic label again (cluster/words/labels.py)
+    assert model.topic_label(0) == model.phrase_labels_[0]  # the automatic label again (cluster/words/labels.py)
 
 
 def test_outlier_threshold_choices(seed_index: ParagraphIndex) -> None:
@@ -264,7 +264,7 @@ def test_too_few_paragraphs_says_so(seed_index: ParagraphIndex, n: int, caplog: 
     assert info.empty and list(info.columns) == TOPIC_INFO_COLUMNS
     assert model.embedding_2d_.shape == (n, 2)
     assert "too few" in model._repr_html_()
-    assert (model.transform(seed_index.vectors[rows]) == -1).all()
+    assert (model.predict(seed_index.vectors[rows]) == -1).all()
 
 
 def test_five_paragraphs_give_a_result(seed_index: ParagraphIndex) -> None:

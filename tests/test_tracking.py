@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 from cluster import IndexMismatchError, ModelFormatError, TopicModel, write_report
 from cluster.topics.tracking import (
     HISTORY_COLUMNS,
-    _relabel,
     match_to_previous,
     update_topics,
 )
+from cluster.topics.updates import relabel_topics
 from cluster.workspace import load_for_update, match_refit, update_saved
 from embed import ParagraphIndex, read_corpus
 from paratopic.cli import app
@@ -66,7 +66,7 @@ def tracked(e5, tmp_path_factory):
     first = TopicModel(random_state=0).fit(index)
     first.save(index_dir / "topics", index_dir=index_dir)
     before = SimpleNamespace(labels=first.labels_.copy(), names={t: first.topic_label(t) for t in range(first.n_topics_)},
-                             k=first.n_topics_, n=len(index), fit_labels=first._fit_labels.copy())
+                             k=first.n_topics_, n=len(index), fit_labels=first.fit_labels_.copy())
     grown = ParagraphIndex.load(index_dir)
     fifth = dated([FIFTH], 9)
     grown.add(pd.concat([fifth, retold(fifth)], ignore_index=True), id_column="id", title_column="title")
@@ -142,7 +142,7 @@ def test_refit_on_the_same_index_keeps_ids(seed_index):
     old.history_ = []
     new = TopicModel(random_state=0).fit(seed_index)
     shuffle = {t: (t + 2) % new.n_topics_ for t in range(new.n_topics_)}
-    _relabel(new, shuffle)  # the same topics under other ids
+    relabel_topics(new, shuffle)  # the same topics under other ids
     assert not np.array_equal(new.labels_, old.labels_)
     assert match_to_previous(new, old) == {shuffle[t]: t for t in range(new.n_topics_)}
     matched = match_refit(new, old)
@@ -157,7 +157,7 @@ def test_refit_reports_vanished_topics_and_reused_ids(seed_index):
     k = old.n_topics_
     merged = TopicModel(random_state=0).fit(seed_index).merge_topics([k - 2, k - 1])  # one topic fewer
     merged = match_refit(merged, old)
-    assert merged.n_topics_ == k - 1 and set(np.unique(merged._fit_labels[merged._fit_labels >= 0])) == set(range(k - 1))
+    assert merged.n_topics_ == k - 1 and set(np.unique(merged.fit_labels_[merged.fit_labels_ >= 0])) == set(range(k - 1))
     assert any("vanished" in n for n in merged.history_[-1]["notes"])
     again = match_refit(TopicModel(random_state=0).fit(seed_index), merged)  # the split comes back
     notes = again.history_[-1]["notes"]

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cluster.topics.state import FittedTopics as TopicModel
+from embed.errors import InputError
 from embed.read.dates import stored_dates
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
-
-    from cluster.topics.model import TopicModel
 
 __all__ = ["changes_since", "story_overview", "story_timeline_figure", "STORY_COLUMNS", "MIN_STORY_ARTICLES"]
 
@@ -42,7 +42,7 @@ def _timestamp(value: Any) -> pd.Timestamp | None:
         return None
     stamp = pd.to_datetime(value, errors="coerce", utc=True)
     if pd.isna(stamp):
-        raise ValueError(f"since={value!r} is not a date; use YYYY-MM-DD")
+        raise InputError(f"since={value!r} is not a date; use YYYY-MM-DD")
     return stamp.tz_localize(None)
 
 
@@ -58,7 +58,7 @@ def _story_rows(stories: Any) -> list[dict[str, Any]]:
     info = stories.story_info()
     missing = [c for c in STORY_COLUMNS if c not in info.columns]
     if missing:
-        raise ValueError(f"story_info() lacks columns {missing}; expected {STORY_COLUMNS}")
+        raise InputError(f"story_info() lacks columns {missing}; expected {STORY_COLUMNS}")
     rows = []
     for r in info.to_dict("records"):
         first, last = (pd.to_datetime(r[c], errors="coerce", utc=True) for c in ("first_date", "last_date"))

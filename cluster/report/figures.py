@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import html
 import textwrap
-from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
+from cluster.topics.state import FittedTopics as TopicModel
 from cluster.topics.views import keywords_by_weight
-
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
 
 __all__ = ["paragraph_map", "keyword_bars", "similarity_heatmap", "hierarchy_figure", "topics_over_time_figure"]
 

@@ -19,18 +19,17 @@ import re
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 
 from cluster.topics.setaside import set_aside_counts, set_aside_reason
 from cluster.topics.similarity import SIMILARITY_NOTE, raw_similarity_range
+from cluster.topics.state import FittedTopics as TopicModel
 from cluster.topics.views import keywords_by_weight
+from embed.errors import InputError
 from embed.store.outputs import check_output_file
 from embed.store.storage import write_atomic
-
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
 
 __all__ = ["report_data", "write_report", "report_format", "md_text", "md_code", "report_json", "REPORT_FORMATS",
            "REPORT_SUFFIXES"]
@@ -54,18 +53,18 @@ def report_format(path: str | Path, format: str | None = None) -> str:
     if format is not None:
         wanted = format.lower().lstrip(".")
         if wanted not in REPORT_FORMATS:
-            raise ValueError(f"report format {format!r} is not supported; use one of: {supported}")
+            raise InputError(f"report format {format!r} is not supported; use one of: {supported}")
     suffix = Path(path).suffix.lower()
     if not suffix or (suffix not in REPORT_SUFFIXES and wanted is not None):
         return wanted or "html"
     if suffix not in REPORT_SUFFIXES:
-        raise ValueError(
+        raise InputError(
             f"cannot write a {suffix} report ({path}): the supported formats are {supported} "
             f"(suffixes {', '.join(REPORT_SUFFIXES)}); the suffix names the format"
         )
     named = REPORT_SUFFIXES[suffix]
     if wanted is not None and wanted != named:
-        raise ValueError(
+        raise InputError(
             f"--format {wanted} disagrees with {path}: a {suffix} file is {named}; the suffix names the format "
             f"(use a .{'md' if wanted == 'md' else wanted} file, or leave --format out)"
         )

@@ -39,7 +39,9 @@ held-out news day, title + lead, no dates       0.903   0.955  0.940    0.913
 
 from __future__ import annotations
 
+import html
 import logging
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,8 +50,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
+from cluster.errors import ModelFormatError, check_fitted
 from cluster.stories import signals as signals_mod
+from cluster.stories.persist import SavedStories, load_stories, save_stories
 from cluster.stories.signals import Articles, StorySignals, article_table, background_threshold, cluster_articles
 from embed.errors import InputError
 
@@ -62,7 +67,16 @@ STORY_INFO_COLUMNS = ["story", "headline", "n_articles", "n_paragraphs", "source
 STORIES_SUBDIR = "stories"
 
 
-class StoryModel:
+def _topics_argument(y: Any, topics: Any) -> Any:
+    """``topics``, or a topic model passed positionally as ``y`` (the old ``fit(index, topics)``), with a warning."""
+    if y is not None and topics is None and hasattr(y, "labels_"):
+        warnings.warn("StoryModel.fit(index, topics) is deprecated; pass topics=... (the second argument is y)",
+                      DeprecationWarning, stacklevel=3)
+        return y
+    return topics
+
+
+class StoryModel(BaseEstimator):
     """Stories of a :class:`embed.ParagraphIndex`, in the scikit-learn style.
 
     Args:
@@ -146,8 +160,7 @@ class StoryModel:
             raise InputError(f"language={self.language!r}; expected 'auto', 'vi', 'en' or 'other'")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "labels_"):
-            raise RuntimeError("this StoryModel is not fitted yet; call fit(index) first")
+        check_fitted(self)
 
     def _check_story(self, story: int) -> int:
         self._check_fitted()
@@ -188,17 +201,20 @@ class StoryModel:
         )
 
     # --------------------------------------------------------------------- fit
-    def fit(self, index: Any, topics: Any = None) -> StoryModel:
+    def fit(self, index: Any, y: Any = None, *, topics: Any = None) -> StoryModel:
         """Group the articles of ``index`` (a :class:`embed.ParagraphIndex`) into stories.
 
         Args:
             index: the index; its stored vectors are used, nothing is embedded.
+            y: ignored (scikit-learn's signature). A fitted topic model passed here, as
+                ``fit(index, topics)`` did before, is taken as ``topics`` with a DeprecationWarning.
             topics: a :class:`cluster.TopicModel` fitted on the same index, for
                 the ``topic`` column of :meth:`story_info` (majority topic of
                 the story's paragraphs).
 
         Returns self. Story ids run 0..n_stories_-1, largest stories first.
         """
+        topics = _topics_argument(y, topics)
         self._check_params()
         self._check_topics(index, topics)
         self.__dict__.pop("language_", None)
@@ -212,15 +228,15 @@ class StoryModel:
         doc_ids = articles.frame["doc_id"].to_numpy()
         self.article_stories_ = {str(doc_ids[a]): story for story, group in enumerate(groups) for a in group}
         self.next_story_id_ = len(groups)
-        self._story_topics: dict[int, int | None] = {}
+        self.story_topics_: dict[int, int | None] = {}
         self._attach(index, articles, signals, topics)
         logger.info("%d stories over %d articles (%d told by several articles)", self.n_stories_, len(usable),
                     int((self.story_sizes_ > 1).sum()) if len(self.story_sizes_) else 0)
         return self
 
-    def fit_predict(self, index: Any, topics: Any = None) -> np.ndarray:
-        """:meth:`fit`, then :attr:`labels_`."""
-        return self.fit(index, topics).labels_
+    def fit_predict(self, index: Any, y: Any = None, *, topics: Any = None) -> np.ndarray:
+        """:meth:`fit`, then :attr:`labels_` (the story of every index row)."""
+        return self.fit(index, y, topics=topics).labels_
 
     @staticmethod
     def _check_topics(index: Any, topics: Any) -> None:
@@ -259,8 +275,8 @@ class StoryModel:
             topic_labels = np.asarray(topics.labels_)
             for story in self._members:
                 found = topic_labels[(self.labels_ == story) & (topic_labels >= 0)]
-                self._story_topics[story] = int(np.bincount(found).argmax()) if len(found) else None
-        self._story_topics = {s: self._story_topics.get(s) for s in self._members}
+                self.story_topics_[story] = int(np.bincount(found).argmax()) if len(found) else None
+        self.story_topics_ = {s: self.story_topics_.get(s) for s in self._members}
 
     @staticmethod
     def _central_article(signals: StorySignals, members: np.ndarray) -> int:
@@ -344,7 +360,7 @@ class StoryModel:
             rows.append({
                 "story": story, "headline": self._headline(story), "n_articles": len(members),
                 "n_paragraphs": int(counts[story]), "sources": sources,
-                "first_date": dates.min(), "last_date": dates.max(), "topic": self._story_topics.get(story),
+                "first_date": dates.min(), "last_date": dates.max(), "topic": self.story_topics_.get(story),
             })
         info = pd.DataFrame(rows, columns=STORY_INFO_COLUMNS)
         info["first_date"] = pd.to_datetime(info["first_date"])
@@ -408,8 +424,6 @@ class StoryModel:
     def save(self, directory: str | Path | None = None, *, index_dir: str | Path | None = None) -> Path:
         """Save atomically (one JSON file) to ``directory``; by default ``<index dir>/stories``,
         where the index directory is ``index_dir`` or the one the index was loaded from."""
-        from cluster.stories.persist import save_stories
-
         self._check_fitted()
         where = Path(index_dir) if index_dir is not None else self.index_dir_
         if directory is None:
@@ -429,18 +443,25 @@ class StoryModel:
         """Open saved stories with an index that holds every article they hold (the same index, or the
         same one extended: :meth:`update` then takes in the new articles). ``index`` is a
         ParagraphIndex or its directory; None = the directory recorded at save time."""
-        from cluster.stories.persist import load_stories
+        saved = load_stories(Path(directory), index)
+        try:
+            model = cls(**saved.params)
+        except TypeError as exc:
+            raise ModelFormatError(f"{saved.path}: bad parameters ({exc})") from exc
+        return cls._restore(model, saved)
 
-        return load_stories(cls, Path(directory), index)
-
-    def _restore(self, index: Any, assignments: Mapping[str, int], next_id: int,
-                 story_topics: Mapping[int, int | None], central: Mapping[int, str], language: str) -> StoryModel:
-        """Rebuild a loaded model on ``index`` (used by :mod:`cluster.stories.persist`); nothing is tokenized."""
-        self.article_stories_ = dict(assignments)
-        self.next_story_id_ = int(next_id)
-        self._story_topics = dict(story_topics)
-        self.language_ = language
-        self._attach(index, article_table(index.paragraphs), None, None, central)
+    def _restore(self, saved: SavedStories) -> StoryModel:
+        """Rebuild a loaded model on the saved index (:mod:`cluster.stories.persist`); nothing is tokenized."""
+        try:
+            self._check_params()
+        except ValueError as exc:
+            raise ModelFormatError(f"{saved.path}: bad parameters ({exc})") from exc
+        self._index_dir = saved.index_dir
+        self.article_stories_ = dict(saved.articles)
+        self.next_story_id_ = int(saved.next_story_id)
+        self.story_topics_ = dict(saved.story_topics)
+        self.language_ = saved.language
+        self._attach(saved.index, article_table(saved.index.paragraphs), None, None, saved.central)
         return self
 
     def central_articles(self) -> dict[int, str]:
@@ -450,7 +471,11 @@ class StoryModel:
         return {s: str(doc_ids[a]) for s, a in self._central.items()}
 
     # ------------------------------------------------------------------ display
-    def __repr__(self) -> str:
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        """Jupyter shows the summary line (not scikit-learn's estimator diagram)."""
+        return {"text/plain": repr(self), "text/html": f"<pre>{html.escape(repr(self))}</pre>"}
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (BaseEstimator's signature)
         if not hasattr(self, "labels_"):
             return "StoryModel(unfitted)"
         several = int((self.story_sizes_ > 1).sum())

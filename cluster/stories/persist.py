@@ -27,18 +27,16 @@ import json
 import logging
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cluster.errors import IndexMismatchError, ModelFormatError
 from cluster.topics.persist import read_document, refuse_symlinked_folder
 from embed.store.locking import writer_lock
 from embed.store.storage import check_target, temp_pattern, write_atomic
 
-if TYPE_CHECKING:
-    from cluster.stories.model import StoryModel
-
-__all__ = ["save_stories", "load_stories", "STORIES_FILE"]
+__all__ = ["save_stories", "load_stories", "SavedStories", "STORIES_FILE"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +50,25 @@ _PARAMS = ("min_similarity", "vector_weight", "fact_weight", "short_allowance", 
            "time_scale_days", "undated_penalty", "background_z", "language")
 
 
-def save_stories(model: StoryModel, directory: Path, *, index_dir: Path | None = None) -> Path:
-    """Write ``model`` to ``directory / stories.json`` (the folder is created if needed). Returns the folder."""
+@dataclass
+class SavedStories:
+    """Saved stories as read by :func:`load_stories`, for ``StoryModel.load`` to build the model from."""
+
+    path: Path
+    params: dict[str, Any]
+    index: Any
+    index_dir: Path | None
+    articles: dict[str, int]
+    next_story_id: int
+    story_topics: dict[int, int | None]
+    central: dict[int, str]
+    language: str
+
+
+def save_stories(model: Any, directory: Path, *, index_dir: Path | None = None) -> Path:
+    """Write a fitted :class:`~cluster.stories.model.StoryModel` (its public state: ``article_stories_``,
+    ``story_topics_``, ``central_articles()``, ...) to ``directory / stories.json`` (the folder is
+    created if needed). Returns the folder."""
     central = model.central_articles()
     document = {
         "format": FORMAT,
@@ -61,7 +76,7 @@ def save_stories(model: StoryModel, directory: Path, *, index_dir: Path | None =
         "params": {name: getattr(model, name) for name in _PARAMS},
         "language": model.language_,
         "next_story_id": int(model.next_story_id_),
-        "stories": {str(s): {"topic": model._story_topics.get(s), "central": central[s]} for s in sorted(central)},
+        "stories": {str(s): {"topic": model.story_topics_.get(s), "central": central[s]} for s in sorted(central)},
         "articles": dict(sorted(model.article_stories_.items())),
         "index": {
             "n_paragraphs": len(model.index.paragraphs),
@@ -140,8 +155,8 @@ def _check_document(path: Path, document: object) -> dict[str, Any]:
     return document
 
 
-def load_stories(cls: type[StoryModel], directory: Path, index: Any = None) -> StoryModel:
-    """Read stories saved by :func:`save_stories` and attach ``index`` (a ParagraphIndex, its directory,
+def load_stories(directory: Path, index: Any = None) -> SavedStories:
+    """Read stories saved by :func:`save_stories`, with ``index`` (a ParagraphIndex, its directory,
     or None for the directory recorded at save time)."""
     from embed.store.index import ParagraphIndex
 
@@ -165,15 +180,10 @@ def load_stories(cls: type[StoryModel], directory: Path, index: Any = None) -> S
             f"{directory}: {len(missing)} of the {len(document['articles'])} articles in these stories are not in "
             f"the index given (e.g. {missing[:3]}); load them with the index they were fitted on (or it extended)"
         )
-    try:
-        model = cls(**document["params"])
-        model._check_params()
-    except (TypeError, ValueError) as exc:
-        raise ModelFormatError(f"{path}: bad parameters ({exc})") from exc
-    model._index_dir = index_dir
     stories = document["stories"]
-    return model._restore(
-        index, document["articles"], document["next_story_id"],
-        {int(s): e["topic"] for s, e in stories.items()}, {int(s): e["central"] for s, e in stories.items()},
-        document["language"],
+    return SavedStories(
+        path=path, params=dict(document["params"]), index=index, index_dir=index_dir,
+        articles=dict(document["articles"]), next_story_id=int(document["next_story_id"]),
+        story_topics={int(s): e["topic"] for s, e in stories.items()},
+        central={int(s): e["central"] for s, e in stories.items()}, language=document["language"],
     )

@@ -1,6 +1,7 @@
-"""The topic model and its parts: parameters, reduction (UMAP, or HDBSCAN directly on small collections), the
-map layout, representatives, similarity, hierarchy, timelines, tracking new articles, sampled fitting and
-persistence.
+"""The topic model and its parts: parameters, the fitted state (``state``), the steps of a fit as functions
+(``fitting``: reduce, cluster, centres, assignment, duplicates; ``describe``: keywords), reduction (UMAP, or
+HDBSCAN directly on small collections), the map layout, representatives, similarity, hierarchy, timelines,
+history, tracking new articles (``updates``; ``tracking`` for saved folders), sampled fitting and persistence.
 
 Public names are imported on first use (PEP 562), so importing the package costs nothing until one is used.
 """
@@ -16,14 +17,15 @@ _LAZY = {
     "TOPIC_INFO_COLUMNS": "cluster.topics.model",
     "fit_sampled": "cluster.topics.sampled",
     "SampledTopics": "cluster.topics.sampled",
-    "topic_history": "cluster.topics.tracking",
-    "update_topics": "cluster.topics.tracking",
+    "topic_history": "cluster.topics.history",
+    "update_topics": "cluster.topics.updates",
 }
 
 if TYPE_CHECKING:
+    from cluster.topics.history import topic_history
     from cluster.topics.model import TOPIC_INFO_COLUMNS, TopicModel
     from cluster.topics.sampled import SampledTopics, fit_sampled
-    from cluster.topics.tracking import topic_history, update_topics
+    from cluster.topics.updates import update_topics
 
 __getattr__, __dir__ = lazy_exports("cluster.topics", _LAZY, globals())
 

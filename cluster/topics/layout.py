@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
+from cluster.topics.fitting import duplicate_sources, nearest_rows
+from cluster.topics.params import MAP_NEIGHBORS
+from cluster.topics.state import FittedTopics
 
-__all__ = ["map_coordinates"]
+__all__ = ["map_coordinates", "MAP_NEIGHBORS", "place_rows"]
 
 logger = logging.getLogger(__name__)
 
-#: Neighbours of each point in the 2-D map's UMAP.
-MAP_NEIGHBORS = 15
 #: From this many points the map's UMAP runs MAP_EPOCHS epochs, not UMAP's
 #: default 500 (200 from 10k points): it is a picture, and at 10k paragraphs
 #: this saved ~5 s of a 26 s fit. (Fewer epochs for the topic fit itself
@@ -36,7 +35,7 @@ def _pca_2d(vectors: np.ndarray) -> np.ndarray:
 
 
 def map_coordinates(
-    model: TopicModel, *, random_state: int | None = None, knn: tuple[np.ndarray, np.ndarray] | None = None
+    model: FittedTopics, *, random_state: int | None = None, knn: tuple[np.ndarray, np.ndarray] | None = None
 ) -> np.ndarray:
     """(n_rows, 2) coordinates: a 2-D UMAP of the fitted vectors (PCA on
     tiny inputs); each paragraph left out of the fit is placed at the point
@@ -69,14 +68,23 @@ def map_coordinates(
         logger.info("computing 2-D map coordinates for %d paragraphs", n)
         xy = fit_umap(reducer, fitted)
     coords[mask] = xy
-    rows = np.flatnonzero(mask)
-    row_of = {pid: i for i, pid in enumerate(table["id"])}
-    position = {int(r): i for i, r in enumerate(rows)}
     rest = np.flatnonzero(~mask)
-    if len(rest):
-        nearest = (vectors[rest] @ fitted.T).argmax(axis=1)
-        for row, near in zip(rest, nearest):
-            original = table["duplicate_of"].iat[row]
-            source = row_of.get(original) if original is not None else None
-            coords[row] = xy[position[source]] if source is not None and source in position else xy[near]
+    coords[rest] = place_rows(coords, table, vectors, mask, rest)
     return coords
+
+
+def place_rows(coords: np.ndarray, table: pd.DataFrame, vectors: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Map coordinates for ``rows`` (not fitted): the point of the paragraph each duplicates when that one has
+    a point (:func:`cluster.topics.fitting.duplicate_sources`, over the ``len(coords)`` rows placed so far),
+    else the point of its nearest fitted neighbour (dot products in blocks, :func:`~cluster.topics.fitting.nearest_rows`)."""
+    fitted = np.flatnonzero(mask[: len(coords)])
+    out = np.zeros((len(rows), 2), dtype=np.float64)
+    if not len(fitted) or not len(rows):
+        return out
+    out[:] = coords[fitted[nearest_rows(vectors[rows], vectors[fitted])]]
+    placed = np.zeros(len(table), dtype=bool)
+    placed[fitted] = True
+    sources = duplicate_sources(table, placed, rows)
+    found = sources >= 0
+    out[found] = coords[sources[found]]
+    return out

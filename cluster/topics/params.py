@@ -50,10 +50,13 @@ import math
 from typing import Any
 
 from cluster.topics.direct import DIRECT_BELOW, direct_min_cluster_size
+from embed.errors import InputError
 
-__all__ = ["MAX_TOPIC_SHARE", "MIN_PARAGRAPHS", "adaptive_params", "validate_params"]
+__all__ = ["MAX_TOPIC_SHARE", "MIN_PARAGRAPHS", "MAP_NEIGHBORS", "adaptive_params", "validate_params"]
 
 _SELECTION_METHODS = ("auto", "eom", "leaf")
+#: Neighbours of each point in the 2-D map's UMAP (the fit's neighbour graph has at least this many).
+MAP_NEIGHBORS = 15
 #: Fewer fitted paragraphs than this cannot form two topics: no fit is tried.
 MIN_PARAGRAPHS = 4
 #: Below this many points UMAP starts from a random layout, not spectral.
@@ -84,7 +87,7 @@ def adaptive_params(
     path from :data:`BOUND_FROM` paragraphs, never below twice ``min_cluster_size``;
     the direct path has none."""
     if n < MIN_PARAGRAPHS:
-        raise ValueError(f"need at least {MIN_PARAGRAPHS} paragraphs to fit topics, got {n}")
+        raise InputError(f"need at least {MIN_PARAGRAPHS} paragraphs to fit topics, got {n}")
     nn = min(15, round(1.5 * math.sqrt(n))) if n_neighbors is None else int(n_neighbors)
     nn = max(2, min(nn, n - 1))
     nc = 5 if n_components is None else int(n_components)
@@ -117,31 +120,31 @@ def adaptive_params(
 
 
 def validate_params(model: Any) -> None:
-    """Raise ValueError/TypeError for a TopicModel setting out of range (called by ``fit``)."""
+    """Raise :class:`~embed.errors.InputError` (a ValueError) for a TopicModel setting out of range (called by ``fit``)."""
     if model.cluster_selection_method not in _SELECTION_METHODS:
-        raise ValueError(
+        raise InputError(
             f"cluster_selection_method must be one of {_SELECTION_METHODS}, got {model.cluster_selection_method!r}"
         )
     thr = model.outlier_threshold
     if not (thr is None or thr == "auto" or (isinstance(thr, (int, float)) and -1 <= thr <= 1)):
-        raise ValueError(f"outlier_threshold must be 'auto', None or a cosine in [-1, 1], got {thr!r}")
+        raise InputError(f"outlier_threshold must be 'auto', None or a cosine in [-1, 1], got {thr!r}")
     share = model.max_topic_share
     if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1):
-        raise ValueError(f"max_topic_share must be a share in (0, 1] or None, got {share!r}")
+        raise InputError(f"max_topic_share must be a share in (0, 1] or None, got {share!r}")
     if model.language not in ("auto", "vi", "en", "other"):
-        raise ValueError(f"language must be 'auto', 'vi', 'en' or 'other', got {model.language!r}")
+        raise InputError(f"language must be 'auto', 'vi', 'en' or 'other', got {model.language!r}")
     if model.n_topics is not None and int(model.n_topics) < 1:
-        raise ValueError(f"n_topics must be at least 1 or None, got {model.n_topics!r}")
+        raise InputError(f"n_topics must be at least 1 or None, got {model.n_topics!r}")
     if int(model.n_keywords) < 1:
-        raise ValueError(f"n_keywords must be at least 1, got {model.n_keywords!r}")
+        raise InputError(f"n_keywords must be at least 1, got {model.n_keywords!r}")
     for name, value, top in (("diversity", model.diversity, 1), ("article_context", model.article_context, 10)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
-            raise ValueError(f"{name} must be a number in [0, {top}], got {value!r}")
+            raise InputError(f"{name} must be a number in [0, {top}], got {value!r}")
     for name in ("n_neighbors", "n_components", "min_cluster_size", "min_samples"):
         value = getattr(model, name)
         if value is not None and int(value) < 1:
-            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+            raise InputError(f"{name} must be a positive integer or None, got {value!r}")
     if model.umap_model is not None and not hasattr(model.umap_model, "fit_transform"):
-        raise TypeError(f"umap_model must have fit_transform(X); got {type(model.umap_model).__name__}")
+        raise InputError(f"umap_model must have fit_transform(X); got {type(model.umap_model).__name__}")
     if model.hdbscan_model is not None and not hasattr(model.hdbscan_model, "fit"):
-        raise TypeError(f"hdbscan_model must have fit(X) setting labels_; got {type(model.hdbscan_model).__name__}")
+        raise InputError(f"hdbscan_model must have fit(X) setting labels_; got {type(model.hdbscan_model).__name__}")

@@ -42,12 +42,15 @@ import math
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cluster.errors import IndexMismatchError, ModelFormatError
+from cluster.topics.history import HISTORY_EVENTS, history_entry
+from cluster.topics.state import FittedTopics, IndexRows
 from embed.store.locking import writer_lock
 from embed.store.storage import (
     READ_ATTEMPTS,
@@ -65,10 +68,7 @@ from embed.store.storage import (
     write_atomic,
 )
 
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
-
-__all__ = ["save_model", "load_model", "index_fingerprint"]
+__all__ = ["save_model", "load_model", "index_fingerprint", "SavedTopics", "INIT_PARAMS"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ _V1_FILES = re.compile(r"^(?:labels|fitted_mask|centroids|thresholds|embedding_2
 MAX_MODEL_BYTES = 256 << 20
 MAX_TOPICS = 1_000_000
 MAX_LABEL_CHARS = 10_000
-_INIT_PARAMS = (
+#: The constructor parameters a saved model records (``umap_model``/``hdbscan_model`` objects are not saved).
+INIT_PARAMS = (
     "n_neighbors", "n_components", "min_cluster_size", "min_samples", "cluster_selection_method",
     "include_flagged", "outlier_threshold", "n_topics", "language", "n_keywords", "diversity", "random_state",
     "article_context", "max_topic_share",
@@ -102,33 +103,40 @@ def index_fingerprint(index: Any) -> str:
     return digest.hexdigest()
 
 
-def save_model(model: TopicModel, directory: Path, *, index_dir: str | Path | None = None) -> Path:
-    """Write ``model`` to ``directory`` (created if needed) atomically. Returns it."""
+@dataclass
+class SavedTopics:
+    """A saved topic model as read by :func:`load_model`: the constructor parameters and the fitted
+    attributes (``index``, ``fit_labels_``, ``centroids_``, ...), for ``TopicModel.load`` to build the model."""
+
+    init_params: dict[str, Any]
+    state: dict[str, Any]
+
+
+def save_model(model: FittedTopics, directory: Path, *, index_dir: str | Path | None = None) -> Path:
+    """Write ``model``'s fitted state to ``directory`` (created if needed) atomically. Returns it."""
     arrays = {
-        "labels": np.asarray(model._fit_labels, dtype=np.int64),
+        "labels": np.asarray(model.fit_labels_, dtype=np.int64),
         "fitted_mask": np.asarray(model.fitted_mask_, dtype=bool),
         "centroids": np.asarray(model.centroids_, dtype=np.float32),
         "thresholds": np.asarray(model.thresholds_, dtype=np.float32),
     }
-    if model._embedding_2d is not None:
-        arrays["embedding_2d"] = np.asarray(model._embedding_2d, dtype=np.float64)
+    if model.coordinates_ is not None:
+        arrays["embedding_2d"] = np.asarray(model.coordinates_, dtype=np.float64)
     recorded_dir = Path(index_dir).resolve() if index_dir is not None else getattr(model, "index_dir_", None)
     if not getattr(model, "history_", None):
-        from cluster.topics.tracking import history_entry
-
         model.history_ = [history_entry(model, "fit")]
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "init_params": {name: getattr(model, name) for name in _INIT_PARAMS},
-        "extra_stopwords": sorted(model.stopwords or []),
+        "init_params": {name: getattr(model, name) for name in INIT_PARAMS},
+        "extra_stopwords": sorted(getattr(model, "stopwords", None) or []),
         "params": model.params_,
         "message": model.message_,
         "n_topics": model.n_topics_,
         "raw_outlier_share": getattr(model, "raw_outlier_share_", None),
-        "custom_labels": {str(k): v for k, v in model._custom_labels.items()},
-        "keywords": {str(t): [[w, float(s)] for w, s in pairs] for t, pairs in model._keywords.items()},
-        "phrase_labels": {str(t): v for t, v in getattr(model, "_phrase_labels", {}).items()},
+        "custom_labels": {str(k): v for k, v in model.custom_labels_.items()},
+        "keywords": {str(t): [[w, float(s)] for w, s in pairs] for t, pairs in model.keywords_.items()},
+        "phrase_labels": {str(t): v for t, v in model.phrase_labels_.items()},
         "stopwords_info": getattr(model, "stopwords_info_", None),
         "history": model.history_,
         "index": {
@@ -229,9 +237,9 @@ def _check_document(path: Path, document: object) -> dict[str, Any]:
             raise ModelFormatError(
                 f"{path}: 'custom_labels' of topic {label} is {text!r:.40}; expected text of at most {MAX_LABEL_CHARS} characters"
             )
-    unknown = set(document["init_params"]) - set(_INIT_PARAMS)
+    unknown = set(document["init_params"]) - set(INIT_PARAMS)
     if unknown:
-        raise ModelFormatError(f"{path}: unknown parameters {sorted(unknown)}; expected some of {list(_INIT_PARAMS)}")
+        raise ModelFormatError(f"{path}: unknown parameters {sorted(unknown)}; expected some of {list(INIT_PARAMS)}")
     for name, value in document["init_params"].items():
         kinds = _PARAM_TYPES[name]
         bad = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
@@ -307,8 +315,6 @@ def _check_arrays(directory: Path, arrays: dict[str, np.ndarray], n_rows: int, n
 
 def _history(path: Path, saved: object, n_topics: int) -> list[dict[str, Any]]:
     """The saved history, every entry's keys and types checked; [] when absent (older files)."""
-    from cluster.topics.tracking import HISTORY_EVENTS
-
     if saved is None:
         return []
     if not isinstance(saved, list):
@@ -379,11 +385,10 @@ def refuse_symlinked_folder(directory: Path, what: str) -> None:
         raise ModelFormatError(f"{directory}: is a symbolic link; {what} must be a real folder inside the index")
 
 
-def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, prefix: bool = False) -> TopicModel:
-    """Read a model saved by :func:`save_model` and attach its index. With
-    ``prefix`` the index may have grown since: the model is attached to its
-    first rows (:class:`cluster.topics.tracking.IndexRows`) when those are the rows it
-    was fitted on."""
+def load_model(directory: Path, index: Any = None, *, prefix: bool = False) -> SavedTopics:
+    """Read a model saved by :func:`save_model`, with its index: what ``TopicModel.load`` builds the model
+    from. With ``prefix`` the index may have grown since: the model covers its first rows
+    (:class:`cluster.topics.state.IndexRows`) when those are the rows it was fitted on."""
     from embed.store.index import ParagraphIndex
 
     path = directory / MODEL_FILE
@@ -406,8 +411,6 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, pre
     n_recorded = recorded.get("n_paragraphs")
     if (prefix and fingerprint != recorded["fingerprint"] and isinstance(n_recorded, int)
             and 0 < n_recorded < len(index.paragraphs)):
-        from cluster.topics.tracking import IndexRows
-
         rows = IndexRows(index, n_recorded)
         if index_fingerprint(rows) != recorded["fingerprint"]:
             raise IndexMismatchError(
@@ -436,30 +439,29 @@ def load_model(cls: type[TopicModel], directory: Path, index: Any = None, *, pre
             if fresh["index"]["fingerprint"] != document["index"]["fingerprint"]:
                 raise IndexMismatchError(f"{directory}: was refitted on another index while it was read; load it again") from None
             document = fresh
-    init = dict(document["init_params"])
-    model = cls(**init, stopwords=document.get("extra_stopwords") or None)
-    model.index = index
-    model.index_dir_ = index_dir or (Path(recorded["directory"]) if recorded.get("directory") else None)
-    model.fitted_mask_ = arrays["fitted_mask"].astype(bool)
-    model._fit_labels = arrays["labels"].astype(np.int64)
-    model.centroids_ = arrays["centroids"].astype(np.float32)
-    model.thresholds_ = arrays["thresholds"].astype(np.float32)
-    model._embedding_2d = arrays.get("embedding_2d")
-    model.params_ = document["params"]
-    model.message_ = document["message"]
-    model.n_topics_ = int(document["n_topics"])
-    model.raw_outlier_share_ = document.get("raw_outlier_share")
-    model._custom_labels = {int(k): v for k, v in document["custom_labels"].items()}
-    model._keywords = {int(t): [(w, float(s)) for w, s in pairs] for t, pairs in document["keywords"].items()}
-    model._phrase_labels = _phrase_labels(document.get("phrase_labels"), model.n_topics_)
-    model.history_ = _history(path, document.get("history"), model.n_topics_)
+    n_topics = int(document["n_topics"])
+    state: dict[str, Any] = {
+        "index": index,
+        "index_dir_": index_dir or (Path(recorded["directory"]) if recorded.get("directory") else None),
+        "fitted_mask_": arrays["fitted_mask"].astype(bool),
+        "fit_labels_": arrays["labels"].astype(np.int64),
+        "centroids_": arrays["centroids"].astype(np.float32),
+        "thresholds_": arrays["thresholds"].astype(np.float32),
+        "coordinates_": arrays.get("embedding_2d"),
+        "params_": document["params"],
+        "message_": document["message"],
+        "n_topics_": n_topics,
+        "raw_outlier_share_": document.get("raw_outlier_share"),
+        "custom_labels_": {int(k): v for k, v in document["custom_labels"].items()},
+        "keywords_": {int(t): [(w, float(s)) for w, s in pairs] for t, pairs in document["keywords"].items()},
+        "phrase_labels_": _phrase_labels(document.get("phrase_labels"), n_topics),
+        "history_": _history(path, document.get("history"), n_topics),
+        "generation_": document.get("generation"),
+    }
     if document.get("stopwords_info") is not None:
-        model.stopwords_info_ = document["stopwords_info"]
-    model.generation_ = document.get("generation")
-    model._tokens = None
-    model._tokenizer = None
-    model._spread_labels()
-    return model
+        state["stopwords_info_"] = document["stopwords_info"]
+    init = {**document["init_params"], "stopwords": document.get("extra_stopwords") or None}
+    return SavedTopics(init_params=init, state=state)
 
 
 def _read_arrays(directory: Path, path: Path, document: dict[str, Any]) -> dict[str, np.ndarray]:

@@ -20,12 +20,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
+from cluster.topics.state import FittedTopics as TopicModel
 
 __all__ = ["REPRESENTATIVE_DUPLICATE_COSINE", "normalise_text", "distinct_order", "representative_rows"]
 
@@ -79,10 +78,18 @@ def distinct_order(
 def representative_rows(model: TopicModel, topic: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Index rows of up to ``n`` distinct fitted members of ``topic``, closest
     to its centre first, and their cosines to the centre."""
-    rows = np.flatnonzero(model.fitted_mask_)[model._fit_labels == topic]
+    rows = np.flatnonzero(model.fitted_mask_)[model.fit_labels_ == topic]
     vectors = np.asarray(model.index.vectors, dtype=np.float32)[rows]
     scores = vectors @ model.centroids_[topic]
     order = np.argsort(-scores, kind="stable")
     texts = model.index.paragraphs["text"].astype(str).to_numpy()[rows[order]]
     keep = order[distinct_order(vectors[order], texts, n)]
     return rows[keep], scores[keep]
+
+
+def representative_table(model: TopicModel, topic: int, n: int) -> pd.DataFrame:
+    """:func:`representative_rows` as a table: id, doc_id, title, text, score (cosine to the centre)."""
+    rows, scores = representative_rows(model, topic, n)
+    out = model.index.paragraphs.iloc[rows][["id", "doc_id", "title", "text"]].copy()
+    out["score"] = scores.astype(float)
+    return out.reset_index(drop=True)

@@ -9,11 +9,11 @@
    outlier reassignment, keywords of the sample). :data:`DEFAULT_SAMPLE`
    comes from measured time and memory (``benchmarks/results/scale.md``).
 2. Every other fitted paragraph gets its topic by the model's own
-   ``transform`` rule (``TopicModel._assign``: nearest topic centre above its
-   threshold, else the nearest member paragraph above the auto threshold),
-   in chunks run as Ray tasks; the rule travels as a small ``TopicModel``
-   holding only centres, thresholds and member vectors, so the code that
-   decides is the very code ``transform`` runs.
+   ``predict`` rule (:class:`cluster.topics.fitting.AssignmentRule`: nearest
+   topic centre above its threshold, else the nearest member paragraph above
+   the auto threshold), in chunks run as Ray tasks; the rule travels as that
+   small object (centres, thresholds and member vectors), so the code that
+   decides is the very code ``predict`` runs.
 3. Flagged paragraphs take the topic of the paragraph they duplicate, as in
    a full fit; boilerplate gets -1.
 4. Keywords are counted over *all* paragraphs of each topic: each Ray task
@@ -37,7 +37,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cluster.errors import check_fitted
+from cluster.topics.fitting import AssignmentRule, nearest_rows, refresh_labels, spread_labels, update_centres
+from cluster.topics.fitting import assignment_rule as model_rule
+from cluster.topics.persist import INIT_PARAMS
 from cluster.topics.setaside import fit_mask
+from embed.errors import InputError
 
 __all__ = ["fit_sampled", "SampledTopics", "assignment_rule", "DEFAULT_SAMPLE"]
 
@@ -74,30 +79,29 @@ class SampledTopics:
         members, keywords from the counts over all paragraphs, and map coordinates (the sample's own;
         every other paragraph at its nearest sampled neighbour)."""
         from cluster.topics.model import TopicModel
-        from cluster.topics.persist import _INIT_PARAMS
 
         sample = self.model
-        model = TopicModel(**{name: getattr(sample, name) for name in _INIT_PARAMS}, stopwords=sample.stopwords)
+        model = TopicModel(**{name: getattr(sample, name) for name in INIT_PARAMS}, stopwords=sample.stopwords)
         table = index.paragraphs
         if len(self.labels) != len(table):
-            raise ValueError(f"these topics label {len(self.labels)} paragraphs; the index has {len(table)}")
+            raise InputError(f"these topics label {len(self.labels)} paragraphs; the index has {len(table)}")
         model.index, model.index_dir_ = index, None
         model.fitted_mask_ = fit_mask(table, include_flagged=bool(sample.include_flagged))
-        model._fit_labels = np.asarray(self.labels, dtype=np.int64)[model.fitted_mask_]
+        model.fit_labels_ = np.asarray(self.labels, dtype=np.int64)[model.fitted_mask_]
         model.n_topics_, model.message_, model.history_ = sample.n_topics_, sample.message_, []
-        model._custom_labels = dict(sample._custom_labels)
-        model._phrase_labels = dict(getattr(sample, "_phrase_labels", {}))
+        model.custom_labels_ = dict(sample.custom_labels_)
+        model.phrase_labels_ = dict(sample.phrase_labels_)
         model.params_ = {**sample.params_, "n_paragraphs": len(table), "n_fitted": int(model.fitted_mask_.sum()),
                          "sample_size": len(self.sample_rows)}
         model.raw_outlier_share_ = getattr(sample, "raw_outlier_share_", None)
         model.stopwords_info_ = getattr(sample, "stopwords_info_", None)
-        model._tokens, model._tokenizer = None, None
-        display = sample._tokenizer.display if getattr(sample, "_tokenizer", None) is not None else str
-        model._keywords = ({t: [(display(w), s) for w, s in pairs] for t, pairs in self.keywords.items()}
-                           if self.keywords else dict(sample._keywords))
-        model._update_centroids()
-        model._spread_labels()
-        model._embedding_2d = self._coordinates(index, sample)
+        model.tokens_, model.tokenizer_, model.coordinates_ = None, None, None
+        display = sample.tokenizer_.display if getattr(sample, "tokenizer_", None) is not None else str
+        model.keywords_ = ({t: [(display(w), s) for w, s in pairs] for t, pairs in self.keywords.items()}
+                           if self.keywords else dict(sample.keywords_))
+        update_centres(model)
+        refresh_labels(model)
+        model.coordinates_ = self._coordinates(index, sample)
         return model
 
     def _coordinates(self, index: Any, sample: Any) -> np.ndarray:
@@ -107,10 +111,9 @@ class SampledTopics:
         coords[self.sample_rows] = sampled
         rest = np.setdiff1d(np.arange(len(coords)), self.sample_rows, assume_unique=True)
         sample_vectors = np.asarray(index.vectors, dtype=np.float32)[self.sample_rows]
-        for start in range(0, len(rest), 4096):
-            rows = rest[start:start + 4096]
-            nearest = (np.asarray(index.vectors[rows], dtype=np.float32) @ sample_vectors.T).argmax(axis=1)
-            coords[rows] = sampled[nearest]
+        for start in range(0, len(rest), CHUNK):  # rows read from the index a chunk at a time
+            rows = rest[start:start + CHUNK]
+            coords[rows] = sampled[nearest_rows(np.asarray(index.vectors[rows], dtype=np.float32), sample_vectors)]
         return coords
 
     def topic_info(self) -> pd.DataFrame:
@@ -135,32 +138,19 @@ class _Sample:
         return self._index.embedder
 
 
-def assignment_rule(model: Any) -> Any:
-    """A ``TopicModel`` holding only what ``_assign`` reads (centres,
-    thresholds, member vectors and topics): small to ship to workers, and
-    deciding with the same code as ``model.transform``."""
-    from types import SimpleNamespace
-
-    from cluster.topics.model import TopicModel
-
-    model._check_fitted()
-    rows = model._member_rows()
-    rule = TopicModel.__new__(TopicModel)
-    rule.n_topics_ = model.n_topics_
-    rule.outlier_threshold = model.outlier_threshold
-    if not model.n_topics_:
-        return rule
-    rule.centroids_, rule.thresholds_ = model.centroids_, model.thresholds_
-    nn = model.params_.get("auto_nn_threshold")
-    rule.params_ = {"auto_nn_threshold": model._auto_nn_threshold() if nn is None else nn}
-    rule._fit_labels = model._fit_labels[model._fit_labels >= 0]
-    rule.fitted_mask_ = np.ones(len(rule._fit_labels), dtype=bool)
-    rule.index = SimpleNamespace(vectors=np.asarray(model.index.vectors, dtype=np.float32)[rows])
+def assignment_rule(model: Any) -> AssignmentRule:
+    """The model's :class:`~cluster.topics.fitting.AssignmentRule` (centres, thresholds, member vectors and
+    topics, the member-distance threshold computed once here): small to ship to workers, and deciding with
+    the same code as ``model.predict``."""
+    check_fitted(model)
+    rule = model_rule(model)
+    if rule.n_topics:
+        rule.member_threshold()
     return rule
 
 
-def _assign_chunk(rule: Any, vectors: np.ndarray) -> np.ndarray:
-    return rule._assign(np.asarray(vectors, dtype=np.float32), rule.outlier_threshold)
+def _assign_chunk(rule: AssignmentRule, vectors: np.ndarray) -> np.ndarray:
+    return rule.assign(np.asarray(vectors, dtype=np.float32))
 
 
 def _count_chunk(language: str, texts: list[str], labels: np.ndarray, stop: frozenset[str]) -> dict[int, Counter]:
@@ -234,7 +224,7 @@ def fit_sampled(
     from cluster.topics.model import TopicModel
 
     if sample_size < 2 or chunk < 1:
-        raise ValueError(f"sample_size must be at least 2 and chunk at least 1, got {sample_size} and {chunk}")
+        raise InputError(f"sample_size must be at least 2 and chunk at least 1, got {sample_size} and {chunk}")
     seconds: dict[str, float] = {}
     table = index.paragraphs
     eligible = np.flatnonzero(fit_mask(table, include_flagged=bool(params.get("include_flagged", False))))
@@ -298,15 +288,8 @@ def fit_sampled(
 
 
 def _spread(table: pd.DataFrame, labels: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """A duplicate takes its original's topic (when the original was fitted), as ``TopicModel`` does."""
+    """A duplicate takes its original's topic (when the original was fitted), as ``TopicModel`` does
+    (:func:`cluster.topics.fitting.spread_labels`)."""
     fitted = np.zeros(len(table), dtype=bool)
     fitted[eligible] = True
-    originals = table["duplicate_of"].to_numpy()
-    todo = [r for r in np.flatnonzero(~fitted) if originals[r] is not None]
-    if todo:
-        row_of = {pid: i for i, pid in enumerate(table["id"])}
-        for r in todo:
-            o = row_of.get(originals[r])
-            if o is not None and fitted[o]:
-                labels[r] = labels[o]
-    return labels
+    return spread_labels(table, fitted, labels[fitted])

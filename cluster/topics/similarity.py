@@ -17,15 +17,14 @@ follows merges, reductions and saved models of any format version.
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import csr_matrix
 
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
+from cluster.topics.state import FittedTopics as TopicModel
+from cluster.topics.state import unit_rows
 
-__all__ = ["SIMILARITY_NOTE", "centred_centroids", "query_similarity", "topic_similarity_matrix", "raw_similarity_range"]
+__all__ = ["SIMILARITY_NOTE", "centred_centroids", "query_similarity", "topic_similarity_matrix", "raw_similarity_range", "find_topics"]
 
 #: The one-line explanation shown next to similarities in reports.
 SIMILARITY_NOTE = (
@@ -37,23 +36,18 @@ SIMILARITY_NOTE = (
 _cache: weakref.WeakKeyDictionary[TopicModel, tuple[tuple[object, ...], np.ndarray]] = weakref.WeakKeyDictionary()
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
-
-
 def centred_centroids(model: TopicModel) -> np.ndarray:
     """(n_topics, dim) unit vectors: each topic's mean vector minus the mean
     of all modelled paragraphs (outliers included), normalised.
 
     Cached per model until its labels, fitted paragraphs or vectors change."""
     vectors = model.index.vectors
-    key = (model._fit_labels, model.fitted_mask_, vectors, model.n_topics_)
+    key = (model.fit_labels_, model.fitted_mask_, vectors, model.n_topics_)
     cached = _cache.get(model)
     if cached is not None and len(cached[0]) == len(key) and all(a is b for a, b in zip(cached[0], key)):
         return cached[1]
     fitted = np.asarray(vectors, dtype=np.float32)[np.asarray(model.fitted_mask_, dtype=bool)]
-    labels = np.asarray(model._fit_labels)
+    labels = np.asarray(model.fit_labels_)
     k = int(model.n_topics_)
     if k == 0 or not len(fitted):
         result = np.zeros((k, fitted.shape[1] if fitted.ndim == 2 else 0), dtype=np.float32)
@@ -64,7 +58,7 @@ def centred_centroids(model: TopicModel) -> np.ndarray:
         counts = np.asarray(onehot.sum(axis=1)).ravel()
         sums = np.asarray(onehot @ fitted.astype(np.float64))
         means = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], mean)
-        result = _unit_rows(means - mean).astype(np.float32)
+        result = unit_rows(means - mean).astype(np.float32)
     _cache[model] = (key, result)
     return result
 
@@ -86,6 +80,16 @@ def query_similarity(model: TopicModel, vector: np.ndarray) -> np.ndarray:
     fitted = np.asarray(model.index.vectors, dtype=np.float32)[np.asarray(model.fitted_mask_, dtype=bool)]
     query = np.asarray(vector, dtype=np.float64) - fitted.mean(axis=0, dtype=np.float64)
     return centred_centroids(model) @ (query / (np.linalg.norm(query) or 1.0)).astype(np.float32)
+
+
+def find_topics(model: TopicModel, query: str, n: int = 5) -> list[tuple[int, float]]:
+    """The ``n`` topics most similar to the text ``query`` (embedded as a query), on the
+    :func:`query_similarity` scale, best first."""
+    if not model.n_topics_:
+        return []
+    sims = query_similarity(model, model.index.embedder.embed_queries([query])[0])
+    order = np.argsort(-sims, kind="stable")[:n]
+    return [(int(t), float(sims[t])) for t in order]
 
 
 def raw_similarity_range(model: TopicModel) -> tuple[float, float] | None:

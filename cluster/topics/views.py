@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from cluster.topics.model import TopicModel
+import pandas as pd
 
-__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text", "TopicView", "keywords_by_weight"]
+from cluster.topics.state import FittedTopics as TopicModel
+
+__all__ = ["topic_table_html", "topic_table_rich", "topic_details_text", "TopicView", "keywords_by_weight",
+           "topic_info_table", "paragraph_table", "TOPIC_INFO_COLUMNS"]
+
+TOPIC_INFO_COLUMNS = ["topic", "label", "size", "share", "keywords", "n_documents", "documents"]
 
 _SHOWN_KEYWORDS = 8
 
@@ -18,6 +22,34 @@ def keywords_by_weight(pairs: Sequence[tuple[str, float]]) -> list[tuple[str, fl
     """``(word, weight)`` pairs, highest weight first (ties keep their order):
     how keywords are shown wherever their weights are."""
     return sorted(pairs, key=lambda pair: -float(pair[1]))
+
+
+def topic_info_table(model: TopicModel) -> pd.DataFrame:
+    """One row per topic, largest first: :data:`TOPIC_INFO_COLUMNS` (no row for outliers)."""
+    n_fit = max(int(model.fitted_mask_.sum()), 1)
+    doc_ids = model.index.paragraphs["doc_id"].astype(str).to_numpy()
+    rows = []
+    for t in range(model.n_topics_):
+        size = int((model.fit_labels_ == t).sum())
+        docs = sorted(set(doc_ids[model.labels_ == t].tolist()))
+        rows.append({
+            "topic": t, "label": model.topic_label(t), "size": size, "share": size / n_fit,
+            "keywords": [w for w, _ in model.keywords_.get(t, [])], "n_documents": len(docs), "documents": docs,
+        })
+    frame = pd.DataFrame(rows, columns=TOPIC_INFO_COLUMNS)
+    if len(frame):
+        frame = frame.sort_values(["size", "topic"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return frame
+
+
+def paragraph_table(model: TopicModel) -> pd.DataFrame:
+    """The index's paragraphs with topic, topic_label, x and y."""
+    out = model.index.paragraphs.copy()
+    out["topic"] = model.labels_
+    labels = {t: model.topic_label(t) for t in range(model.n_topics_)}
+    out["topic_label"] = [labels.get(int(t), "outlier") for t in model.labels_]
+    out["x"], out["y"] = model.embedding_2d_[:, 0], model.embedding_2d_[:, 1]
+    return out
 
 
 def _caption(model: TopicModel) -> str:

@@ -19,13 +19,14 @@ _LAZY = {
     "load_for_update": "cluster.workspace.saved",
     "update_saved": "cluster.workspace.saved",
     "update_saved_stories": "cluster.workspace.saved",
-    "match_refit": "cluster.workspace.saved",
+    "match_refit": "cluster.topics.updates",
 }
 
 if TYPE_CHECKING:
+    from cluster.topics.updates import match_refit
     from cluster.workspace.folder import STORIES_SUBDIR, TOPICS_SUBDIR, Workspace, find_index, index_folder
     from cluster.workspace.indexing import Indexed, index_articles
-    from cluster.workspace.saved import load_for_update, match_refit, update_saved, update_saved_stories
+    from cluster.workspace.saved import load_for_update, update_saved, update_saved_stories
 
 __getattr__, __dir__ = lazy_exports("cluster.workspace", _LAZY, globals())
 

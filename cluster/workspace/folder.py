@@ -164,7 +164,8 @@ class Workspace:
         ``flags`` names the parameters in the note that they replace a saved model (default ``--name``)."""
         from cluster.topics.model import TopicModel
         from cluster.topics.setaside import fit_mask
-        from cluster.workspace.saved import load_for_update, match_refit
+        from cluster.topics.updates import match_refit
+        from cluster.workspace.saved import load_for_update
 
         saved = self.directory / TOPICS_SUBDIR
         given = {k: v for k, v in (params or {}).items() if v is not None}
@@ -270,7 +271,7 @@ class Workspace:
                 model.save(saved, index_dir=self.directory)
         else:
             self._tell(f"fitting stories over {self.index.paragraphs['doc_id'].nunique()} articles...")
-            model = StoryModel().fit(self.index, self.topics)
+            model = StoryModel().fit(self.index, topics=self.topics)
             model.save(saved, index_dir=self.directory)
         self.stories = model
         return model
