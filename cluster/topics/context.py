@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from embed.vectors import unit_rows
+
 __all__ = ["with_article_context"]
 
 
@@ -37,5 +39,4 @@ def with_article_context(vectors: np.ndarray, doc_ids: np.ndarray, weight: float
     np.add.at(sums, codes, vectors)
     means = sums / np.bincount(codes)[:, None]
     out = vectors + float(weight) * means[codes].astype(np.float32)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms == 0, 1.0, norms)
+    return unit_rows(out, dtype=None)

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from embed.vectors import unit_rows
+
 __all__ = ["DIRECT_BELOW", "DIRECT_MAX_OUTLIERS", "direct_min_cluster_size", "fit_direct"]
 
 #: Fewer modelled paragraphs than this are clustered directly (no UMAP).
@@ -51,8 +53,7 @@ def direct_min_cluster_size(n: int) -> int:
 def centred_cosine_distances(vectors: np.ndarray) -> np.ndarray:
     """(n, n) float64 cosine distances after removing the rows' mean vector."""
     centred = np.asarray(vectors, dtype=np.float64) - np.asarray(vectors, dtype=np.float64).mean(axis=0)
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    centred /= np.where(norms == 0, 1.0, norms)
+    centred = unit_rows(centred, dtype=None)
     distances = np.clip(1.0 - centred @ centred.T, 0.0, 2.0)
     np.fill_diagonal(distances, 0.0)
     return distances

@@ -19,8 +19,9 @@ import pandas as pd
 from cluster.topics.direct import fit_direct
 from cluster.topics.params import MAP_NEIGHBORS, adaptive_params
 from cluster.topics.reduction import fit_umap, knn_graph, make_umap
-from cluster.topics.state import FittedTopics, unit_rows
+from cluster.topics.state import FittedTopics
 from embed.errors import InputError
+from embed.vectors import unit_rows
 
 __all__ = [
     "Reduction", "reduce_vectors", "cluster_reduced", "renumber", "topic_centres", "update_centres",
@@ -152,7 +153,7 @@ def topic_centres(vectors: np.ndarray, labels: np.ndarray, n_topics: int) -> tup
     thresholds = np.zeros(n_topics, dtype=np.float32)
     for t in range(n_topics):
         members = vectors[labels == t]
-        centroids[t] = unit_rows(members.mean(axis=0))
+        centroids[t] = unit_rows(members.mean(axis=0), dtype=None)
         thresholds[t] = np.quantile(members @ centroids[t], AUTO_THRESHOLD_QUANTILE)
     return centroids, thresholds
 
@@ -213,7 +214,7 @@ class AssignmentRule:
         threshold = self.outlier_threshold if threshold is True else threshold
         if not self.n_topics:
             return np.full(len(vectors), -1, dtype=np.int64)
-        vectors = unit_rows(np.asarray(vectors, dtype=np.float32))
+        vectors = unit_rows(vectors)
         sims = vectors @ self.centroids.T
         best = sims.argmax(axis=1)
         score = sims[np.arange(len(best)), best]

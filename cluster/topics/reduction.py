@@ -20,7 +20,6 @@ process (measured on 2 cores):
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
 from pathlib import Path
@@ -112,13 +111,11 @@ def knn_graph(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = max(1, min(k, n))
     if n <= EXACT_KNN_UP_TO:
         index = faiss.IndexFlatIP(dim)
+        index.add(x)
     else:
-        nlist = int(4 * math.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = x[np.random.default_rng(0).permutation(n)[: min(n, nlist * 50)]]
-        index.train(sample)
-        index.nprobe = 16
-    index.add(x)
+        from embed.store.ann import build_ivf
+
+        index = build_ivf(x, nprobe=16)
     sims, idx = index.search(x, k)
     # the point itself first (identical vectors may come back in either order)
     own = np.arange(n)

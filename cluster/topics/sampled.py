@@ -27,7 +27,6 @@ Ray is imported only inside :func:`fit_sampled` (``paratopic[ray]``); with
 from __future__ import annotations
 
 import logging
-import math
 import resource
 import time
 from collections import Counter
@@ -42,6 +41,8 @@ from cluster.topics.fitting import AssignmentRule, nearest_rows, refresh_labels,
 from cluster.topics.fitting import assignment_rule as model_rule
 from cluster.topics.persist import INIT_PARAMS
 from cluster.topics.setaside import fit_mask
+from cluster.words.ctfidf import keywords_from_counts
+from cluster.words.reference import reference_for
 from embed.errors import InputError
 
 __all__ = ["fit_sampled", "SampledTopics", "assignment_rule", "DEFAULT_SAMPLE"]
@@ -165,28 +166,6 @@ def _count_chunk(language: str, texts: list[str], labels: np.ndarray, stop: froz
     return out
 
 
-def _ctfidf(counts: dict[int, Counter], n_topics: int, n: int, language: str = "other") -> dict[int, list[tuple[str, float]]]:
-    """Class-based TF-IDF over summed counts: tf(w, t) / words(t) * log(1 + mean words per topic / f(w)),
-    times the reference-corpus IDF factor where there is one (:mod:`cluster.words.reference`, as the full fit's
-    keywords are weighted)."""
-    from cluster.words.reference import reference_for
-
-    reference = reference_for(language)
-    total: Counter = Counter()
-    for c in counts.values():
-        total.update(c)
-    mean_words = sum(total.values()) / max(n_topics, 1)
-    out = {}
-    for t in range(n_topics):
-        c = counts.get(t, Counter())
-        size = sum(c.values()) or 1
-        words = list(c)
-        factor = reference.factor(words) if reference is not None else np.ones(len(words))
-        scored = [(w, (c[w] / size) * math.log(1 + mean_words / total[w]) * f) for w, f in zip(words, factor)]
-        out[t] = [(w, round(float(s), 5)) for w, s in sorted(scored, key=lambda x: (-x[1], x[0]))[:n]]
-    return out
-
-
 def sample_min_cluster_size(n_total: int, n_sample: int) -> int:
     """The smallest topic in a sample: the full fit's own (:func:`cluster.topics.params.adaptive_params` for
     ``n_total`` paragraphs) times the sample's share, so a topic holds the same share of the collection
@@ -280,7 +259,8 @@ def fit_sampled(
         seconds["keywords"] = round(time.perf_counter() - start, 2)
     result = SampledTopics(
         model=model, labels=labels, sample_rows=rows,
-        keywords=_ctfidf(counts, model.n_topics_, int(model.n_keywords), language) if counts else {},
+        keywords=keywords_from_counts(counts, model.n_topics_, int(model.n_keywords), reference=reference_for(language))
+        if counts else {},
         seconds=seconds, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
     logger.info("sampled topics: %d topics from %d of %d paragraphs (%s)", model.n_topics_, len(rows), len(table), seconds)

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from cluster.topics.state import FittedTopics as TopicModel
-from cluster.topics.state import unit_rows
+from embed.vectors import unit_rows
 
 __all__ = ["SIMILARITY_NOTE", "centred_centroids", "query_similarity", "topic_similarity_matrix", "raw_similarity_range", "find_topics"]
 
@@ -58,7 +58,7 @@ def centred_centroids(model: TopicModel) -> np.ndarray:
         counts = np.asarray(onehot.sum(axis=1)).ravel()
         sums = np.asarray(onehot @ fitted.astype(np.float64))
         means = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], mean)
-        result = unit_rows(means - mean).astype(np.float32)
+        result = unit_rows(means - mean, dtype=None).astype(np.float32)
     _cache[model] = (key, result)
     return result
 
@@ -79,7 +79,7 @@ def query_similarity(model: TopicModel, vector: np.ndarray) -> np.ndarray:
     summit ranked the summit topic 3rd of 5 by raw cosine, 2nd on this scale."""
     fitted = np.asarray(model.index.vectors, dtype=np.float32)[np.asarray(model.fitted_mask_, dtype=bool)]
     query = np.asarray(vector, dtype=np.float64) - fitted.mean(axis=0, dtype=np.float64)
-    return centred_centroids(model) @ (query / (np.linalg.norm(query) or 1.0)).astype(np.float32)
+    return centred_centroids(model) @ unit_rows(query, dtype=None).astype(np.float32)
 
 
 def find_topics(model: TopicModel, query: str, n: int = 5) -> list[tuple[int, float]]:

@@ -14,13 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["FittedTopics", "IndexRows", "unit_rows"]
-
-
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Each row (the last axis) divided by its Euclidean norm; zero rows stay zero."""
-    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
+__all__ = ["FittedTopics", "IndexRows"]
 
 
 class FittedTopics(Protocol):

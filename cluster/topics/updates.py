@@ -56,6 +56,7 @@ from cluster.topics.setaside import fit_mask
 from cluster.topics.state import FittedTopics as TopicModel
 from cluster.words.keywords import short_label
 from embed.errors import InputError
+from embed.vectors import unit_rows
 
 __all__ = ["update_topics", "match_to_previous", "match_refit", "relabel_topics", "MIN_JACCARD",
            "POOL_MIN_CLUSTER_SIZE"]
@@ -110,7 +111,7 @@ def _cluster_pool(model: TopicModel, rows: np.ndarray, vectors: np.ndarray, tabl
         return cluster_reduced(reduction)[1]
     import hdbscan
 
-    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    centred = unit_rows(centred, dtype=None)
     distances = np.clip(1.0 - centred.astype(np.float64) @ centred.T.astype(np.float64), 0.0, 2.0)
     np.fill_diagonal(distances, 0.0)
     clusterer = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=mcs, metric="precomputed", allow_single_cluster=True)
@@ -130,7 +131,7 @@ def _group_topics(model: TopicModel, vectors: np.ndarray, groups: np.ndarray) ->
     out = {}
     for g in np.unique(groups[groups >= 0]):
         centre = vectors[groups == g].mean(axis=0)
-        sims = centres @ (centre / max(float(np.linalg.norm(centre)), 1e-12))
+        sims = centres @ unit_rows(centre, dtype=None)
         best = int(sims.argmax())
         if sims[best] >= bar[best]:
             out[int(g)] = best
