@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from embed.read.dates import stored_dates
+from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS, encode, sample_rows, topic_labels
 
 if TYPE_CHECKING:
     from cluster.workspace import Workspace
@@ -159,12 +160,20 @@ class Explorer:
             if not kept:
                 continue
             head, rest = kept[0], kept[1:]
-            groups.append({**self.record(self._row_of[head["id"]]), "score": float(head["score"]),
+            groups.append({**self.record(self._row_of[head["id"]]), **self._map_position(self._row_of[head["id"]]),
+                           "score": float(head["score"]),
                            "members": [{**self.record(self._row_of[m["id"]]), "score": float(m["score"])}
                                        for m in rest]})
             if len(groups) == k:
                 break
         return groups
+
+    def _map_position(self, row: int) -> dict[str, Any]:
+        """``{"xy": [x, y]}``: where a hit is on the map (the explorer page marks it), or nothing without topics."""
+        if self.topics is None:
+            return {}
+        x, y = self._xy[row]
+        return {"xy": [round(float(x), 3), round(float(y), 3)]}
 
     def _check_filters(self, filters: Filters) -> None:
         if filters.topic is not None:
@@ -346,21 +355,46 @@ class Explorer:
         return {**self._story_row(next(match.itertuples())), "articles": self._story_articles(story),
                 "timeline": self._timeline(rows)}
 
+    @functools.cached_property
+    def _xy(self) -> np.ndarray:
+        """Map coordinates of every row (float32), read once from the topic model."""
+        return np.asarray(self._need_topics().embedding_2d_, dtype=np.float32)
+
+    @functools.cached_property
+    def _map_labels(self) -> list[dict[str, Any]]:
+        return topic_labels(self._xy, self._topic_of.astype(int), self._labels)
+
     def map_points(self) -> dict[str, Any]:
         """Every paragraph as a map point, columnar: x, y (3 decimals), topic, id, short text; and each
-        topic's label at its points' median."""
-        model = self._need_topics()
-        xy = np.asarray(model.embedding_2d_, dtype=np.float64)
+        topic's label at its points' median, largest topic first."""
+        self._need_topics()
+        xy = self._xy.astype(np.float64)
         table = self.index.paragraphs
-        topics = self._topic_of.astype(int)
         texts = [t if len(t) <= MAP_TEXT_CHARS else t[: MAP_TEXT_CHARS - 1] + "…" for t in table["text"].astype(str)]
-        labels = []
-        for t in range(model.n_topics_):
-            mask = topics == t
-            if mask.any():
-                cx, cy = np.median(xy[mask], axis=0)
-                labels.append({"topic": t, "label": self._labels[t], "x": round(float(cx), 3),
-                               "y": round(float(cy), 3), "size": int(mask.sum())})
         return {"n": len(table), "x": np.round(xy[:, 0], 3).tolist(), "y": np.round(xy[:, 1], 3).tolist(),
-                "topic": topics.tolist(), "id": table["id"].astype(str).tolist(), "text": texts,
-                "labels": labels}
+                "topic": self._topic_of.astype(int).tolist(), "id": table["id"].astype(str).tolist(), "text": texts,
+                "labels": self._map_labels}
+
+    @functools.lru_cache(maxsize=4)  # noqa: B019 - as sources(): a few budgets, each body built once
+    def map_binary(self, max_points: int = MAP_BUDGET) -> bytes:
+        """The body of ``/api/map.bin``: at most ``max_points`` points (sampled over that), see
+        :mod:`paratopic.serve.mapdata`."""
+        if not 1 <= max_points <= MAX_MAP_POINTS:
+            raise BadRequest(f"max_points is {max_points}; expected 1 to {MAX_MAP_POINTS}")
+        self._need_topics()
+        topics = self._topic_of.astype(np.int16)
+        rows = sample_rows(topics, max_points)
+        xy = self._xy
+        header = {"n": len(xy), "sent": len(rows), "sampled": len(rows) < len(xy), "labels": self._map_labels,
+                  "bounds": [float(xy[:, 0].min()), float(xy[:, 0].max()), float(xy[:, 1].min()),
+                             float(xy[:, 1].max())] if len(xy) else [0.0, 1.0, 0.0, 1.0]}
+        return encode(header, xy, rows, topics)
+
+    def point(self, row: int) -> dict[str, Any]:
+        """What the map shows for one point (by its row in the index): id, short text, title, source, date, topic."""
+        if not 0 <= row < len(self.index):
+            raise NotFound(f"no map point {row}; points are 0 to {len(self.index) - 1}")
+        rec = self.record(row)
+        text = rec["text"] if len(rec["text"]) <= MAP_TEXT_CHARS else rec["text"][: MAP_TEXT_CHARS - 1] + "…"
+        return {"row": row, "id": rec["id"], "text": text, "title": rec["title"], "source": rec["source"],
+                "date": rec["date"], "topic": rec["topic"]}
