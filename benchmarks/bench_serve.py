@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import signal
 import socket
@@ -35,6 +36,7 @@ from serve_data import WORK, build
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 OUT = REPO / "benchmarks" / "results" / "serve.md"
+SIDECAR = OUT.with_suffix(".json")  # every index's rows, so that a run of some sizes keeps the others
 CLIENTS = (1, 8, 32)
 
 
@@ -200,34 +202,54 @@ def _table(rows: list[dict]) -> str:
     return pd.DataFrame(rows).astype(str).to_markdown(index=False)
 
 
+NAMES = {"10k": "10k (all real vectors)", "100k": "100k (10k real + noisy copies)",
+         "1m": "1M (100k x 10, noisy copies, ivfsq)"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--sizes", nargs="+", choices=list(NAMES), default=["10k", "100k"])
     parser.add_argument("--requests", type=int, default=200, help="searches per load level (32 clients: twice)")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
     folders = build(args.work, 10_000, 100_000)
-    load_before = os.getloadavg()
-    facts, loads = [], []
-    for name, folder in (("10k (all real vectors)", folders["small"]), ("100k (10k real + noisy copies)", folders["large"])):
-        f, rows = bench(folder, name, args.requests, not args.no_browser)
-        facts.append(f)
-        loads.extend(rows)
+    folders = {"10k": folders["small"], "100k": folders["large"]}
+    if "1m" in args.sizes:
+        from serve_data import build_million
+
+        folders["1m"] = build_million(args.work, folders["10k"], folders["100k"])
+    saved = json.loads(SIDECAR.read_text()) if SIDECAR.is_file() else {"facts": [], "loads": [], "runs": {}}
+    for size in args.sizes:
+        name = NAMES[size]
+        load_before = os.getloadavg()[0]
+        f, rows = bench(folders[size], name, args.requests, not args.no_browser)
+        f["load avg (before, after)"] = f"{load_before:.1f}, {os.getloadavg()[0]:.1f}"
+        saved["facts"] = [r for r in saved["facts"] if r["index"] != name] + [f]
+        saved["loads"] = [r for r in saved["loads"] if r["index"] != name] + rows
+        saved["runs"][name] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         print(_table([f]), "\n", _table(rows), flush=True)
-    load_after = os.getloadavg()
+    order = list(NAMES.values())
+    saved["facts"].sort(key=lambda r: order.index(r["index"]))
+    saved["loads"].sort(key=lambda r: (order.index(r["index"]), r["clients"]))
+    SIDECAR.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+    facts, loads = saved["facts"], saved["loads"]
+    runs = "; ".join(f"{k}: {v}" for k, v in saved["runs"].items())
     cpu = os.cpu_count()
     text = f"""# Explorer benchmark (issue 20)
 
-`benchmarks/bench_serve.py`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, against a real `paratopic serve`
-process on 127.0.0.1 (uvicorn), on a {cpu}-core machine shared with other work: load average
-{load_before[0]:.1f} before and {load_after[0]:.1f} after the run (`os.getloadavg`), so latencies are noisy.
+`benchmarks/bench_serve.py` against a real `paratopic serve` process on 127.0.0.1 (uvicorn), on a {cpu}-core
+machine shared with other work (the load average before and after each index's run is in the second table: above
+{cpu} means other processes were waiting for the cores too, so latencies are noisy). Runs: {runs}.
 
 Indexes (`benchmarks/serve_data.py`): real paragraphs, every ViMs article (title, source, date) then VNTC articles
 cut into 2-sentence paragraphs, read by `read_corpus`; 10,000 of them drawn at random embedded with the bundled
 model (`ParagraphIndex.build`): the **10k** index. The **100k** index: those 10,000 vectors in place and every
 other paragraph the vector of a random embedded one plus N(0, 0.02) noise, through the public constructor
 `ParagraphIndex(table, vectors, embedder=...)` (FAISS kind `auto`: flat). Topics: `paratopic topics DIR` (a full fit
-at 10k, `--sample 20000` at 100k); no stories (search groups by near-duplicates only).
+at 10k, `--sample 20000` at 100k and 1M); no stories (search groups by near-duplicates only). The **1M** index
+(`--sizes 1m`, when it fits in time and memory): the 100k paragraphs ten times under new document ids, every
+vector a noisy copy of a real one, FAISS kind `ivfsq`.
 
 Searches: `/api/search?k=10` with ViMs titles as queries (none repeated within a run), after 30 warm-up
 searches; each client thread on its own keep-alive connection; the explorer embeds one query at a time (one

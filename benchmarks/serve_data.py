@@ -100,14 +100,47 @@ def build(work: Path, real: int, paragraphs: int) -> dict[str, Path]:
     return {"small": small, "large": large}
 
 
+def build_million(work: Path, small: Path, large: Path, copies: int = 10) -> Path:
+    """``work/1m``: the 100k index ``copies`` times under new document ids (``<doc>~<copy>``), every vector a noisy
+    copy of a real one (the 10k index's), FAISS kind ``ivfsq``; topics with ``--sample 20000``. Built once."""
+    from embed import ParagraphIndex
+
+    folder = work / f"{copies // 10}m" if copies % 10 == 0 else work / f"{copies}00k"
+    if (folder / "topics" / "topic_model.json").is_file():
+        return folder
+    base = ParagraphIndex.load(large)
+    tables = []
+    for c in range(copies):
+        t = base.paragraphs.copy()
+        suffix = f"~{c}"
+        t["doc_id"] = t["doc_id"].astype(str) + suffix
+        t["id"] = t["doc_id"] + ":" + t["position"].astype(str)
+        dup = t["duplicate_of"].notna()
+        t.loc[dup, "duplicate_of"] = [f"{d.rsplit(':', 1)[0]}{suffix}:{d.rsplit(':', 1)[1]}" for d in t.loc[dup, "duplicate_of"]]
+        tables.append(t)
+    table = pd.concat(tables, ignore_index=True)
+    real = ParagraphIndex.load(small).vectors
+    vectors = replicated(real, len(table), seed=2)
+    start = time.perf_counter()
+    ParagraphIndex(table, vectors, embedder=base.embedder, kind="ivfsq").save(folder)
+    logger.info("%s: %d paragraphs indexed and saved in %.0f s", folder, len(table), time.perf_counter() - start)
+    del vectors, table, tables
+    logger.info("topics of %s: %.0f s", folder, _topics(folder, 20_000))
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--real", type=int, default=10_000)
     parser.add_argument("--paragraphs", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true", help="also the 1M index (10 copies of the 100k one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    print(build(args.work, args.real, args.paragraphs))
+    folders = build(args.work, args.real, args.paragraphs)
+    if args.million:
+        folders["million"] = build_million(args.work, folders["small"], folders["large"])
+    print(folders)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ MAX_K = 100
 MAX_QUERY_CHARS = 1000
 #: With a filter, this many groups are searched before filtering (then the first ``k`` that pass are kept).
 FILTERED_FETCH = 500
+#: The paragraph table's columns a record shows.
+RECORD_COLUMNS = ("id", "doc_id", "position", "title", "text", "source", "boilerplate", "boilerplate_reason",
+                  "duplicate_of")
 #: Hover text on the map, in characters.
 MAP_TEXT_CHARS = 160
 
@@ -99,6 +102,10 @@ class Explorer:
         self._topic_of = np.asarray(self.topics.labels_) if self.topics is not None else None
         self._story_of = np.asarray(self.stories.labels_) if self.stories is not None else None
         self._dates = stored_dates(table["date"]) if "date" in table.columns else None
+        # The columns a record shows, as arrays read once: a record is then a few array lookups, not a pandas
+        # column access per field (measured: a third of a search's time at k=10 before).
+        self._columns = {name: table[name].to_numpy() for name in RECORD_COLUMNS if name in table.columns}
+        self._date_values = self._dates.to_numpy() if self._dates is not None else None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ helpers
@@ -109,8 +116,8 @@ class Explorer:
         return row
 
     def _column(self, row: int, name: str) -> Any:
-        table = self.index.paragraphs
-        return _clean(table[name].iat[row]) if name in table.columns else None
+        column = self._columns.get(name)
+        return _clean(column[row]) if column is not None else None
 
     def topic_ref(self, topic: int | None) -> dict[str, Any] | None:
         if topic is None or self.topics is None:
@@ -119,17 +126,17 @@ class Explorer:
 
     def record(self, row: int) -> dict[str, Any]:
         """One paragraph as shown everywhere: id, doc_id, position, title, text, source, date, flags, topic, story."""
-        table = self.index.paragraphs
-        date = self._dates.iat[row] if self._dates is not None else None
+        cols = self._columns
+        date = pd.Timestamp(self._date_values[row]) if self._date_values is not None else None
         return {
-            "id": str(table["id"].iat[row]),
-            "doc_id": str(table["doc_id"].iat[row]),
-            "position": int(table["position"].iat[row]),
+            "id": str(cols["id"][row]),
+            "doc_id": str(cols["doc_id"][row]),
+            "position": int(cols["position"][row]),
             "title": self._column(row, "title"),
-            "text": str(table["text"].iat[row]),
+            "text": str(cols["text"][row]),
             "source": self._column(row, "source"),
             "date": _clean(date),
-            "boilerplate": bool(table["boilerplate"].iat[row]),
+            "boilerplate": bool(cols["boilerplate"][row]),
             "boilerplate_reason": self._column(row, "boilerplate_reason"),
             "duplicate_of": self._column(row, "duplicate_of"),
             "topic": self.topic_ref(int(self._topic_of[row])) if self._topic_of is not None else None,
