@@ -247,7 +247,7 @@ cut into 2-sentence paragraphs, read by `read_corpus`; 10,000 of them drawn at r
 model (`ParagraphIndex.build`): the **10k** index. The **100k** index: those 10,000 vectors in place and every
 other paragraph the vector of a random embedded one plus N(0, 0.02) noise, through the public constructor
 `ParagraphIndex(table, vectors, embedder=...)` (FAISS kind `auto`: flat). Topics: `paratopic topics DIR` (a full fit
-at 10k, `--sample 20000` at 100k and 1M); no stories (search groups by near-duplicates only). The **1M** index
+at 10k, `--sample 20000` at 100k; at 1M `fit_sampled` on 20,000 without the keyword count over all paragraphs); no stories (search groups by near-duplicates only). The **1M** index
 (`--sizes 1m`, when it fits in time and memory): the 100k paragraphs ten times under new document ids, every
 vector a noisy copy of a real one, FAISS kind `ivfsq`.
 
