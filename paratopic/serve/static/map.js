@@ -29,14 +29,34 @@
     return { header: header, x: x, y: y, row: row, topic: topic };
   }
 
-  function annotationsFor(labels, range) {
-    const shown = labels.filter(function (l) {
-      return !range || (l.x >= range[0] && l.x <= range[1] && l.y >= range[2] && l.y <= range[3]);
-    }).slice(0, LABELS_SHOWN);
+  // The largest topics' labels whose centre is in view (range: [x0, x1, y0, y1]), skipping any whose box would
+  // overlap one already placed (boxes estimated from the label's length in the plot's pixels): zooming in
+  // spreads the clusters apart and brings in the labels of smaller topics.
+  function annotationsFor(labels, range, width, height) {
+    const placed = [];
+    const shown = [];
+    for (let i = 0; i < labels.length && shown.length < LABELS_SHOWN; i++) {
+      const l = labels[i];
+      if (l.x < range[0] || l.x > range[1] || l.y < range[2] || l.y > range[3]) { continue; }
+      const px = (l.x - range[0]) / ((range[1] - range[0]) || 1) * width;
+      const py = (l.y - range[2]) / ((range[3] - range[2]) || 1) * height;
+      const half = { w: 3.7 * String(l.label).length + 4, h: 10 };
+      const clash = placed.some(function (b) {
+        return Math.abs(b.x - px) < b.w + half.w && Math.abs(b.y - py) < b.h + half.h;
+      });
+      if (clash) { continue; }
+      placed.push({ x: px, y: py, w: half.w, h: half.h });
+      shown.push(l);
+    }
     return shown.map(function (l) {
       return { x: l.x, y: l.y, text: escaped(l.label), showarrow: false, font: { size: 13, color: "#102a43" },
                bgcolor: "rgba(255,255,255,0.75)", borderpad: 2, captureevents: false };
     });
+  }
+
+  function viewOf(box) {
+    const xr = box.layout.xaxis.range, yr = box.layout.yaxis.range;
+    return [[xr[0], xr[1], yr[0], yr[1]], Math.max(box.clientWidth - 20, 1), Math.max(box.clientHeight - 20, 1)];
   }
 
   function tooltip(box) {
@@ -109,9 +129,13 @@
                      marker: { size: 14, symbol: "star", color: "#ffd000", line: { color: "#102a43", width: 1.5 } } };
       const layout = { margin: { l: 10, r: 10, t: 10, b: 10 }, hovermode: "closest", dragmode: "pan", showlegend: false,
                        xaxis: { visible: false }, yaxis: { visible: false, scaleanchor: "x" },
-                       annotations: annotationsFor(h.labels, null) };
+                       annotations: [] };
       traces.push(hits);
       return Plotly.newPlot(box, traces, layout, { scrollZoom: true, displaylogo: false, responsive: true });
+    }).then(function () {
+      const h = data.header;
+      const view = viewOf(box);
+      return Plotly.relayout(box, { annotations: annotationsFor(h.labels, view[0], view[1], view[2]) });
     }).then(function () {
       const h = data.header;
       box.dataset.sent = String(h.sent);
@@ -124,8 +148,8 @@
       }
       box.on("plotly_relayout", function (ev) {
         if (!ev || !("xaxis.range[0]" in ev || "xaxis.autorange" in ev || "yaxis.range[0]" in ev)) { return; }
-        const xr = box.layout.xaxis.range, yr = box.layout.yaxis.range;
-        Plotly.relayout(box, { annotations: annotationsFor(h.labels, [xr[0], xr[1], yr[0], yr[1]]) });
+        const view = viewOf(box);
+        Plotly.relayout(box, { annotations: annotationsFor(h.labels, view[0], view[1], view[2]) });
       });
       box.on("plotly_hover", function (ev) {
         const p = ev.points && ev.points[0];
