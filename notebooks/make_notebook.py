@@ -19,7 +19,13 @@ CELLS = [
         "from pathlib import Path\n\n"
         "import plotly.io as pio\n\n"
         "from cluster import TopicModel, write_report\n"
-        "from cluster.report.figures import hierarchy_figure, keyword_bars, paragraph_map, similarity_heatmap, topics_over_time_figure\n"
+        "from cluster.report.figures import (\n"
+        "    hierarchy_figure,\n"
+        "    keyword_bars,\n"
+        "    paragraph_map,\n"
+        "    similarity_heatmap,\n"
+        "    topics_over_time_figure,\n"
+        ")\n"
         "from embed import ParagraphIndex, read_corpus\n\n"
         'pio.renderers.default = "notebook"  # figures carry plotly.js inline: they show offline\n'
         'ROOT = next(p for p in [Path.cwd(), *Path.cwd().parents] if (p / "seeds").is_dir())\n'
@@ -80,6 +86,25 @@ CELLS = [
         'report = write_report(topics, OUT / "report.html", title="Seed articles")\n'
         'print(report, f"{report.stat().st_size / 1e6:.1f} MB")'
     ),
+    new_markdown_cell(
+        "## 9. The explorer, in this notebook\n`paratopic.explore(index, topics, stories)` shows the map, a search "
+        "box and the results in the cell (the app `paratopic serve` runs, on a free local port in the background; "
+        "hover a point for its text, click it or a hit to open the paragraph). It takes a saved folder too: "
+        "`paratopic.explore(OUT / \"index\")`. `view.close()` stops it; so does the end of the kernel."
+    ),
+    new_code_cell(
+        "import paratopic\n\n"
+        "view = paratopic.explore(index, topics, stories)\n"
+        "view"
+    ),
+    new_code_cell(
+        "import json\n"
+        "from urllib.parse import quote\n\n"
+        "# the same server answers the API: what the search box shows for a Vietnamese query\n"
+        'first = json.loads(view.get("api/search?k=3&q=" + quote("Triều Tiên phóng tên lửa đạn đạo liên lục địa")))["groups"][0]\n'
+        'print(json.loads(view.get("api/status"))["paragraphs"], "paragraphs served;", first["text"])'
+    ),
+    new_code_cell("view.close()"),
 ]
 
 

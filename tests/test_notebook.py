@@ -44,6 +44,10 @@ def test_exploration_notebook_runs_top_to_bottom(tmp_path):
     assert "paratopic-topic" in by_source["topics.topic(largest)  # one topic: keyword bars and representative paragraphs"]
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) or "text/html" in o.get("data", {})
                for o in next(c for c in code if c.source == "paragraph_map(topics)").outputs)
+    view = by_source["import paratopic"]  # the explorer in a cell: an iframe of the running app's /explore page
+    assert '<iframe class="paratopic-explorer" src="http://127.0.0.1:' in view and '/explore"' in view
+    served = by_source["import json"]  # that server answered the API from inside the kernel
+    assert "paragraphs served;" in served and "Hwasong" in served
     assert str(tmp_path) in by_source["from pathlib import Path"]  # ROOT: the temporary folder
     out = tmp_path / "out" / "notebook"
     assert (out / "report.html").stat().st_size > 100_000  # written by this run: tmp_path starts empty

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -121,6 +122,12 @@ def test_search_filters(served):
     ("/api/stories/99999", 404, "no story 99999"),
     ("/api/stories?since=yesterday", 400, "not an ISO date"),
     ("/api/nothing", 404, "Not Found"),
+    ("/api/map.bin?max_points=0", 422, "max_points: "),
+    ("/api/map.bin?max_points=2000001", 422, "max_points: "),
+    ("/api/map.bin?max_points=many", 422, "max_points: "),
+    ("/api/point/99999999", 404, "no map point 99999999"),
+    ("/api/point/-1", 404, "no map point -1"),
+    ("/api/point/x", 422, "row: "),
 ])
 def test_bad_requests_get_a_one_line_4xx(served, url, status, words):
     response = served[2].get(url)
@@ -162,6 +169,100 @@ def test_map_points_are_columnar(served):
     assert {label["topic"] for label in m["labels"]} == set(range(workspace.topics.n_topics_))
 
 
+def test_map_binary_has_every_point_and_label(served):
+    from paratopic.serve.mapdata import decode
+
+    _, workspace, client = served
+    response = _ok(client, "/api/map.bin")
+    assert response.headers["content-type"] == "application/octet-stream"
+    header, points = decode(response.content)
+    n = len(workspace.index)
+    assert header["n"] == header["sent"] == n and header["sampled"] is False
+    assert len(response.content) < 14 * n + 8 + 4096  # 14 bytes a point and the header
+    assert points["row"].tolist() == list(range(n))
+    xy = workspace.topics.embedding_2d_
+    assert abs(points["x"] - xy[:, 0]).max() < 1e-4 and abs(points["y"] - xy[:, 1]).max() < 1e-4
+    assert points["topic"].tolist() == [int(t) for t in workspace.topics.labels_]
+    labels = {label["topic"]: label["label"] for label in header["labels"]}
+    assert labels == {t: workspace.topics.topic_label(t) for t in range(workspace.topics.n_topics_)}
+    sizes = [label["size"] for label in header["labels"]]
+    assert sizes == sorted(sizes, reverse=True)
+    row = int(points["row"][-1])
+    point = _ok(client, f"/api/point/{row}").json()
+    assert point["id"] == workspace.index.paragraphs["id"].iat[row] and point["row"] == row
+    assert point["topic"]["topic"] == int(workspace.topics.labels_[row])
+
+
+def test_map_sample_keeps_every_topic_and_is_the_same_each_time():
+    import numpy as np
+
+    from paratopic.serve.mapdata import MIN_PER_TOPIC, decode, encode, sample_rows
+
+    topics = np.repeat(np.arange(-1, 9, dtype=np.int16), [5000, 60_000, 20_000, 9000, 3000, 2000, 700, 200, 30, 10])
+    np.random.default_rng(1).shuffle(topics)
+    rows = sample_rows(topics, 10_000)
+    assert 10_000 <= len(rows) <= 10_000 + 9 * MIN_PER_TOPIC and (np.diff(rows.astype(np.int64)) > 0).all()
+    kept = np.bincount(topics[rows] + 1)
+    assert all(kept[t + 1] >= min(MIN_PER_TOPIC, int((topics == t).sum())) for t in range(-1, 9))
+    assert kept[8 + 1] == 10  # a topic smaller than MIN_PER_TOPIC keeps all its points
+    assert (sample_rows(topics, 10_000) == rows).all()
+    assert len(sample_rows(topics, len(topics))) == len(topics)
+    xy = np.random.default_rng(2).normal(size=(len(topics), 2)).astype(np.float32)
+    header, points = decode(encode({"n": len(topics), "sent": len(rows), "é": "ê"}, xy, rows, topics))
+    assert header["é"] == "ê" and (points["row"] == rows).all() and (points["topic"] == topics[rows]).all()
+    assert (points["x"] == xy[rows, 0]).all() and (points["y"] == xy[rows, 1]).all()
+    with pytest.raises(ValueError, match="not a paratopic map"):
+        decode(b"GIF89a" + bytes(20))
+
+
+def test_search_hits_carry_their_map_position(served):
+    _, workspace, client = served
+    groups = _ok(client, f"/api/search?q={QUERY}&k=3").json()["groups"]
+    xy = workspace.topics.embedding_2d_
+    row = workspace.index.paragraphs["id"].tolist().index(groups[0]["id"])
+    assert groups[0]["xy"] == [round(float(xy[row, 0]), 3), round(float(xy[row, 1]), 3)]
+
+
+def test_explore_page_has_the_search_box_and_the_map(served):
+    html = _ok(served[2], "/explore").text
+    assert 'id="explore-form"' in html and 'id="explore-results"' in html
+    assert 'id="map" data-src="/api/map.bin?max_points=' in html and "/static/explore.js" in html
+    assert "function" in _ok(served[2], "/static/explore.js").text
+
+
+def test_explore_in_a_notebook_runs_the_app_in_a_thread_and_stops(served):
+    """paratopic.explore: the app on a free local port in a background thread, shown as an iframe; close() frees
+    the port. From a folder (saved topics and stories) and from objects in memory."""
+    import paratopic
+
+    out, workspace, _ = served
+    with paratopic.explore(out) as view:
+        assert view.url.startswith("http://127.0.0.1:") and view.running
+        status = json.loads(view.get("api/status"))
+        assert status["paragraphs"] == len(workspace.index) and status["topics"] == workspace.topics.n_topics_
+        html = view._repr_html_()
+        assert f'<iframe class="paratopic-explorer" src="{view.url}explore"' in html
+        assert "Hwasong" in json.loads(view.get(f"api/search?k=1&q={urllib.parse.quote(QUERY)}"))["groups"][0]["text"]
+    assert not view.running and "is closed" in view._repr_html_()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(view.url + "api/status", timeout=5)
+    table = workspace.index.paragraphs.drop(columns="story")
+    from embed import ParagraphIndex
+
+    bare = ParagraphIndex(table, workspace.index.vectors, embedder_description=workspace.index.embedder_description)
+    view = paratopic.explore(bare, topics=workspace.topics, stories=workspace.stories)
+    try:
+        assert "story" not in bare.paragraphs.columns  # the caller's table is left as it was
+        assert json.loads(view.get("api/status"))["stories"] == workspace.stories.n_stories_
+        assert b'id="map"' in view.get("explore")
+    finally:
+        view.close()
+    with pytest.raises(ValueError, match="fitted on"):
+        paratopic.explore(ParagraphIndex(table.iloc[:5], workspace.index.vectors[:5],
+                                         embedder_description=workspace.index.embedder_description),
+                          topics=workspace.topics)
+
+
 def test_pages_render_and_escape_every_value(served):
     _, _, client = served
     pages = ["/", f"/?q={QUERY}", f"/paragraph?id={HWASONG[0]}", "/paragraph?id=999_evil:0", "/topics", "/stories",
@@ -182,7 +283,8 @@ def test_pages_answer_bad_requests_with_an_escaped_error_page(served):
     for url, status, words in [("/paragraph?id=%3Cscript%3Ealert(1)%3C/script%3E", 404, "no paragraph with id"),
                                ("/?q=x&date_from=31/12/2017", 400, "not an ISO date"),
                                ("/?q=x&k=1000", 422, "k: "), ("/topics/999", 404, "no topic 999"),
-                               ("/stories?since=soon", 400, "not an ISO date"), ("/nothing", 404, "Not Found")]:
+                               ("/stories?since=soon", 400, "not an ISO date"), ("/nothing", 404, "Not Found"),
+                               ("/map?max_points=0", 422, "max_points: "), ("/explore?max_points=x", 422, "max_points: ")]:
         response = client.get(url)
         assert response.status_code == status, url
         assert response.headers["content-type"].startswith("text/html") and words in response.text, url
@@ -350,6 +452,19 @@ def test_explorer_in_chromium(served, tmp_path):
         labels = page.evaluate("() => [...document.querySelectorAll('#map .annotation-text')].map(e => e.textContent)")
         assert sorted(labels) == sorted(workspace.topics.topic_label(t) for t in range(workspace.topics.n_topics_))
         page.screenshot(path=str(shots / "map.png"))
+        assert page.evaluate("() => Number(document.getElementById('map').dataset.sent)") == len(workspace.index)
+        page.goto(url + "explore")  # the notebook view: search beside the map, hits drawn on it
+        page.wait_for_selector("#map[data-ready='1']", timeout=60_000)
+        page.fill("#explore-form input[name=q]", QUERY)
+        page.press("#explore-form input[name=q]", "Enter")
+        page.wait_for_selector("#explore-form[data-done='1']")
+        assert "Hwasong" in page.locator("#explore-results li.hit .text a").first.inner_text()
+        assert page.evaluate("() => (d => d[d.length - 1].x.length)(document.getElementById('map').data)") >= 1  # the hits, as stars
+        page.screenshot(path=str(shots / "explore.png"))
+        page.fill("#explore-form input[name=q]", EVIL[0])  # its hits show the markup as text: no alert below
+        page.press("#explore-form input[name=q]", "Enter")
+        page.wait_for_selector("#explore-form[data-done='2']")
+        assert '<script>alert("xss")</script>' in page.locator("#explore-results li.hit .text a").first.inner_text()
         for path in ["paragraph?id=999_evil:0", "?q=" + EVIL_TITLE, "topics", "stories"]:
             page.goto(url + path)
             page.wait_for_load_state("load")

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from paratopic.serve.app import create_app
+from paratopic.serve.notebook import ExplorerView, explore
 from paratopic.serve.server import serve
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "serve", "explore", "ExplorerView"]

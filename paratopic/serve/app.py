@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from embed.errors import ParatopicError
+from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS
 from paratopic.serve.views import MAX_K, MAX_QUERY_CHARS, BadRequest, Explorer, Filters, NotFound, parse_date
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ Q = Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="Query text, an
 Id = Annotated[str, Query(max_length=500, description="Paragraph id, e.g. 000_bafd0c5b1fa3f0f2:7.")]
 Day = Annotated[str | None, Query(max_length=40, description="ISO date YYYY-MM-DD.")]
 Source = Annotated[str | None, Query(max_length=500)]
+MaxPoints = Annotated[int, Query(ge=1, le=MAX_MAP_POINTS, description="Most points to send (sampled over that).")]
 
 
 def _environment() -> jinja2.Environment:
@@ -152,7 +154,26 @@ def create_app(workspace: Workspace) -> FastAPI:
         """Every paragraph as a map point (columnar: x, y, topic, id, text) and the topic labels' positions."""
         return explorer.map_points()
 
+    @app.get("/api/map.bin", tags=["api"], response_class=Response,
+             responses={200: {"content": {"application/octet-stream": {}},
+                              "description": "PTM1 header + float32 x, y, uint32 row, int16 topic per point"}})
+    def api_map_binary(max_points: MaxPoints = MAP_BUDGET) -> Response:
+        """The map's points in binary (14 bytes each; layout in ``paratopic.serve.mapdata``), a seeded random
+        sample of ``max_points`` when the index has more (each topic keeps some), with every topic's label."""
+        return Response(explorer.map_binary(max_points), media_type="application/octet-stream",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/api/point/{row}", tags=["api"])
+    def api_point(row: int) -> dict[str, Any]:
+        """One map point by its row (as ``/api/map.bin`` sends them): id, short text, title, source, date, topic."""
+        return explorer.point(row)
+
     # ------------------------------------------------------------------ pages
+    @app.get("/explore", response_class=HTMLResponse, include_in_schema=False)
+    def explore_page(request: Request, max_points: MaxPoints = MAP_BUDGET) -> Response:
+        """Map, search box and results on one page (what ``paratopic.explore`` shows in a notebook)."""
+        return page(request, "explore.html", has_map=explorer.topics is not None, max_k=MAX_K, max_points=max_points)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "", k: K = 10,
                     topic: str = "", source: Source = None, date_from: Day = None,
@@ -186,9 +207,10 @@ def create_app(workspace: Workspace) -> FastAPI:
         return page(request, "story.html", s=explorer.story(story))
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
-    def map_page(request: Request) -> Response:
-        explorer._need_topics()
-        return page(request, "map.html")
+    def map_page(request: Request, max_points: MaxPoints = MAP_BUDGET) -> Response:
+        if explorer.topics is None:
+            raise NotFound("this index has no saved topics (run `paratopic topics DIR` or `paratopic run`)")
+        return page(request, "map.html", max_points=max_points)
 
     @app.get("/api", response_class=HTMLResponse, include_in_schema=False)
     def api_page(request: Request) -> Response:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 from cluster.workspace import Workspace
 
-__all__ = ["serve", "is_local", "bind"]
+__all__ = ["serve", "is_local", "bind", "url_of", "server_class"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, op
     url = url_of(sock)
     config = uvicorn.Config(create_app(workspace), log_level=log_level, h11_max_incomplete_event_size=16 * 1024,
                             timeout_graceful_shutdown=3)
-    server = _server_class()(config)
+    server = server_class()(config)
     if announce is not None:
         announce(url)
     if open_browser:
@@ -71,7 +71,7 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, op
         sock.close()
 
 
-def _server_class() -> type:
+def server_class() -> type:
     """uvicorn's Server, except that after the graceful shutdown on Ctrl-C (or SIGTERM) it returns instead of
     raising the signal again (uvicorn does, so that a KeyboardInterrupt, exit 130, would follow a clean stop)."""
 
