@@ -4,7 +4,6 @@ another object's private attributes)."""
 
 from __future__ import annotations
 
-import ast
 import os
 import sqlite3
 import subprocess
@@ -99,50 +98,3 @@ def test_atomic_writes_get_the_mode_the_umask_gives(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
-
-
-def _embed_modules() -> dict[str, ast.Module]:
-    out = {}
-    for path in sorted((REPO / "embed").rglob("*.py")):
-        name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
-        out[name] = ast.parse(path.read_text(encoding="utf-8"))
-    return out
-
-
-def test_embed_has_no_import_cycle_and_no_module_over_500_lines():
-    modules = _embed_modules()
-    graph: dict[str, set[str]] = {}
-    for name, tree in modules.items():
-        deps = set()
-        for node in ast.walk(tree):  # runtime, function-level and TYPE_CHECKING imports alike
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:  # a submodule, else the module
-                deps.update(f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
-                            for a in node.names)
-            elif isinstance(node, ast.Import):
-                deps.update(a.name for a in node.names if a.name in modules)
-        graph[name] = (deps & set(modules)) - {name}
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        if name in path:
-            raise AssertionError("import cycle: " + " -> ".join(path[path.index(name):] + [name]))
-        if name in done:
-            return
-        for dep in sorted(graph[name]):
-            visit(dep, [*path, name])
-        done.add(name)
-
-    for name in graph:
-        visit(name, [])
-    long = {p.name: n for p in (REPO / "embed").rglob("*.py") if (n := len(p.read_text().splitlines())) > 500}
-    assert not long
-
-
-def test_embed_touches_no_other_objects_private_attributes():
-    found = []
-    for name, tree in _embed_modules().items():
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
-                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
-                found.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
-    assert not found
