@@ -19,7 +19,7 @@ CELLS = [
         "from pathlib import Path\n\n"
         "import plotly.io as pio\n\n"
         "from cluster import TopicModel, write_report\n"
-        "from cluster.report.figures import (\n"
+        "from cluster.report import (\n"
         "    hierarchy_figure,\n"
         "    keyword_bars,\n"
         "    paragraph_map,\n"
@@ -75,7 +75,7 @@ CELLS = [
         "the outlets that reported it (`benchmarks/results/stories.md`)."
     ),
     new_code_cell(
-        "from cluster.stories.model import StoryModel\n\n"
+        "from cluster import StoryModel\n\n"
         "stories = StoryModel().fit(index, topics=topics)\n"
         "stories.story_info()"
     ),
