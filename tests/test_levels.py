@@ -88,3 +88,15 @@ def test_broad_level_follows_newsgroups_top_level_names() -> None:
     top = index.paragraphs["label"].astype(str).str.split(".").str[0].to_numpy()
     ari = adjusted_rand_score(top, broad)
     assert ari > 0.26, (ari, levels[["topic", "label", "broad", "broad_label"]])
+
+
+def test_report_lists_the_broad_groups(seed_topics: TopicModel, tmp_path) -> None:
+    from cluster.report.writer import report_data, write_report
+
+    groups = report_data(seed_topics)["levels"]
+    assert 1 < len(groups) < seed_topics.n_topics_
+    assert sorted(t for g in groups for t in g["topics"]) == list(range(seed_topics.n_topics_))
+    markdown = write_report(seed_topics, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "## Broad groups of topics" in markdown and all(g["label"] in markdown for g in groups)
+    html = write_report(seed_topics, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="levels"' in html
