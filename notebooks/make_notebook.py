@@ -79,6 +79,16 @@ CELLS = [
         "stories = StoryModel().fit(index, topics=topics)\n"
         "stories.story_info()"
     ),
+    new_markdown_cell(
+        "### Levels: broad groups, topics, stories\nThe topic tree cut where its merge distances jump most gives a "
+        "broad level above the topics, labelled from all its topics' paragraphs; each story sits under the topic "
+        "that holds most of its paragraphs (`benchmarks/results/levels.md` measures it on 20 Newsgroups and ViMs). "
+        "On the seeds the five topics (one per article) fall into fewer broad groups."
+    ),
+    new_code_cell(
+        "from cluster.topics import topic_levels\n\n"
+        "topic_levels(topics, stories)[[\"broad\", \"broad_label\", \"topic\", \"label\", \"stories\"]]"
+    ),
     new_markdown_cell("## 8. Save and report\nThe index and the topic model save as folders (no pickle); the report is one HTML file to share."),
     new_code_cell(
         'index.save(OUT / "index")\n'

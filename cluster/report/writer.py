@@ -128,6 +128,7 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
         "stories": story_overview(stories),
         "topics": topics,
         "similarity": _similarity(model),
+        "levels": _levels(model, stories),
         "hierarchy": [
             {"parent": int(r.parent), "left": int(r.left), "right": int(r.right), "distance": float(r.distance),
              "topics": [int(t) for t in r.topics]}
@@ -141,6 +142,19 @@ def report_data(model: TopicModel, *, title: str | None = None, n_representative
             for _, r in flagged.iterrows()
         ],
     }
+
+
+def _levels(model: TopicModel, stories: Any) -> list[dict[str, Any]]:
+    """The broad groups above the topics (:func:`cluster.topics.levels.topic_levels`), each with its label,
+    keywords, topics and the number of stories told by two or more articles under them; empty below 3 topics."""
+    if model.n_topics_ < 3 or getattr(model, "fit_labels_", None) is None:
+        return []
+    from cluster.topics.levels import topic_levels
+
+    levels = topic_levels(model, stories)
+    return [{"broad": int(g), "label": str(rows["broad_label"].iloc[0]), "keywords": list(rows["broad_keywords"].iloc[0]),
+             "topics": [int(t) for t in rows["topic"]], "stories": int(rows["n_stories"].sum())}
+            for g, rows in levels.groupby("broad", sort=True)]
 
 
 def _similarity(model: TopicModel) -> dict[str, Any]:
@@ -276,6 +290,11 @@ def _markdown(data: dict[str, Any]) -> str:
         lines += ["", "## Topic similarity", "", cell(data["similarity"]["note"]), ""]
         lines += ["| topic | " + " | ".join(str(t) for t in range(len(sims))) + " |", "|---:|" + "---:|" * len(sims)]
         lines += [f"| {i} | " + " | ".join(f"{v:.3f}" for v in row) + " |" for i, row in enumerate(sims)]
+    if data.get("levels"):
+        lines += ["", "## Broad groups of topics", ""]
+        lines += [f"- {cell(g['label'])} ({cell(', '.join(g['keywords'][:4]))}): topics "
+                  f"{', '.join(str(t) for t in g['topics'])}; {g['stories']} stories told by several articles"
+                  for g in data["levels"]]
     if data["hierarchy"]:
         lines += ["", "## Topic hierarchy", ""]
         lines += [f"- node {h['parent']} = {h['left']} + {h['right']} (distance {h['distance']:.3f}; topics {h['topics']})"
