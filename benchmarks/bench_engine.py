@@ -43,6 +43,7 @@ import pandas as pd
 from evaldata import EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this tree's embed/, not an installed copy
 OUT = ROOT / "benchmarks" / "results" / "engine.md"
 BEFORE = "555cc7c"  # main before issue 18 point 4 (the FFN output projection on 4-bit MatMulNBits)
 PARAMS = 12 * 12 * 384 * 384  # e5-small: 12 layers x (qkv 3 + out 1 + ffn 4 + 4) x 384^2
