@@ -148,3 +148,16 @@ def test_two_processes_building_the_engine_at_once_both_succeed(tmp_path):
     assert outputs[0][0] == outputs[1][0]
     engines = list((tmp_path / "fresh-cache" / "engines").glob("*/model-mixed-*.onnx"))
     assert len(engines) == 1 and not list(engines[0].parent.glob(".*"))  # no leftover temporary files
+
+
+def test_the_mixed_engine_runs_every_product_in_int8_with_the_ffn_per_token():
+    # engine version 3: no 4-bit MatMulNBits (a third of the time at one text per call); the FFN's two
+    # products quantise their activations per token, the attention's two per call
+    from embed.engine.e5.graph import build_encoder_graph
+    from embed.engine.e5.weights import read_e5_weights
+
+    weights = read_e5_weights()
+    ops = [node.op_type for node in build_encoder_graph(weights, "mixed", "s8").graph.node]
+    assert "MatMulNBits" not in ops and "MatMul" not in ops
+    assert ops.count("MatMulIntegerToFloat") == 2 * weights.layers
+    assert ops.count("DynamicQuantizeMatMul") == 2 * weights.layers

