@@ -28,6 +28,57 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "startup.md"
 BEFORE = "ec8d20a"  # main before issue 18's start-up work
+VNTC = ROOT.parent / "shared" / "eval" / "vntc" / "vntc_test_1000perclass.jsonl"
+LOAD_ROWS = 100_000
+
+#: Written to a file and run by each tree in a new process: makes the LOAD_ROWS index if it is not there (10k real
+#: VNTC paragraphs repeated with new ids, random unit vectors, a story column), then times loading and using it.
+LOAD_SCRIPT = r"""
+import json, sys, time
+from pathlib import Path
+import numpy as np
+folder, seeds_index, vntc, rows = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+from embed import ParagraphIndex, read_corpus
+if not (folder / "manifest.json").exists():
+    import pandas as pd
+    table = read_corpus(vntc).head(10_000)
+    parts = []
+    for i in range(-(-rows // len(table))):
+        part = table.copy()
+        for column in ("id", "doc_id", "text_hash"):
+            part[column] = part[column].astype(str) + f"~{i}"
+        part["duplicate_of"] = part["duplicate_of"].map(lambda v: None if v is None or v != v else f"{v}~{i}")
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True).head(rows)
+    table["story"] = np.arange(len(table)) // 7
+    vectors = np.random.default_rng(0).standard_normal((len(table), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    description = json.loads((seeds_index / "manifest.json").read_text())["embedder"]
+    ParagraphIndex(table, vectors, embedder_description=description).save(folder)
+out = {}
+start = time.perf_counter(); index = ParagraphIndex.load(folder); out["load"] = time.perf_counter() - start
+start = time.perf_counter(); index.similar(index.paragraphs["id"].iat[5], k=5)
+out["first similar (id lookup)"] = time.perf_counter() - start
+import cluster.topics.persist as persist
+start = time.perf_counter(); fingerprint = persist.index_fingerprint(index); out["fingerprint (hash)"] = time.perf_counter() - start
+if hasattr(persist, "_fingerprint_of"):
+    recorded = {"fingerprint": fingerprint, "data_digest": index.stored_digest()}
+    start = time.perf_counter(); persist._fingerprint_of(index, recorded)
+    out["fingerprint (topics load)"] = time.perf_counter() - start
+else:
+    out["fingerprint (topics load)"] = out["fingerprint (hash)"]
+queries = index.vectors[:1] + 0.0
+index.embedder.embed_queries(["warm up"])
+vectors = index.embedder.embed_queries(["Triều Tiên phóng tên lửa"])
+times = []
+for _ in range(10):
+    start = time.perf_counter(); index.search("Triều Tiên phóng tên lửa", k=5); times.append(time.perf_counter() - start)
+start = time.perf_counter(); [index.embedder.embed_queries(["Triều Tiên phóng tên lửa"]) for _ in range(10)]
+embed = (time.perf_counter() - start) / 10
+out["search (grouped by story)"] = float(np.median(times))
+out["of which embedding the query"] = embed
+print(json.dumps(out))
+"""
 QUERY = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
 
 
@@ -62,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help="git revision to compare against")
     parser.add_argument("--repeat", type=int, default=5, help="runs of each quick command (median reported)")
+    parser.add_argument("--load-rows", type=int, default=LOAD_ROWS, help="paragraphs of the index loaded in-process")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     trees = {"after (this tree)": ROOT, f"before ({args.before})": _tree(args.before, work)}
@@ -94,6 +146,7 @@ def main() -> None:
             wall = statistics.median(s[0] for s in samples[label])
             cpu = statistics.median(s[1] for s in samples[label])
             rows[label][name] = f"{wall:.2f} / {cpu:.2f}"
+    load_rows = _load_table(trees, envs, work, outs, args)
     columns = list(next(iter(rows.values())))
     lines = [
         "# Command-line start-up", "",
@@ -105,9 +158,39 @@ def main() -> None:
         "and numba compiles; warm: the same command again).", "",
         "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns),
         *("| " + " | ".join(row[c] for c in columns) + " |" for row in rows.values()), "",
+        f"In one process, an index of {args.load_rows:,} paragraphs (10k VNTC paragraphs repeated with new ids, random "
+        "unit vectors, a `story` column; each tree opens the same folder): wall seconds, median of "
+        f"{args.repeat} processes (search: median of 10 in each). `fingerprint (topics load)` is what loading a topic "
+        "model spends checking it fits the index: before, hashing ids, text hashes and vectors; after, comparing "
+        "the checksums of the index files the model recorded (a model saved before this records none and is "
+        "hashed as in `fingerprint (hash)`).", "",
+        *load_rows, "",
     ]
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def _load_table(trees: dict[str, Path], envs: dict[str, dict[str, str]], work: Path, outs: dict[str, Path],
+                args: argparse.Namespace) -> list[str]:
+    """The in-process table: :data:`LOAD_SCRIPT` run ``--repeat`` times by each tree, alternating."""
+    import json
+
+    script = work / "load.py"
+    script.write_text(LOAD_SCRIPT)
+    folder = work / f"index-{args.load_rows}"
+    samples: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
+    print(f"index of {args.load_rows} paragraphs...", flush=True)
+    for _ in range(args.repeat):
+        for label, tree in trees.items():
+            seeds = outs[label] / "index"
+            done = subprocess.run([sys.executable, str(script), str(folder), str(seeds), str(VNTC), str(args.load_rows)],
+                                  cwd=tree, env=envs[label], check=True, capture_output=True, text=True)
+            samples[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    names = list(next(iter(samples.values()))[0])
+    lines = ["| tree | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for label, runs in samples.items():
+        lines.append(f"| {label} | " + " | ".join(f"{statistics.median(r[n] for r in runs):.3f}" for n in names) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ is cleaned by the next save. A write error is one-line
 and checks every key, type, bound, file name and array shape before use
 (:class:`ModelFormatError`); the loaded model records its ``generation_``.
 
-The JSON records a fingerprint of the index (SHA-256 over paragraph ids,
-text hashes and vectors) and, when given, the index directory and the
-SHA-256 of its manifest. Loading against another index is refused, except
+The JSON records a fingerprint of the index (SHA-256 over paragraph ids, text
+hashes and vectors; also its files' checksums, so that a load skips the hashing
+for the saved rows), and, when given, the index directory and its manifest's SHA-256. Loading against another index is refused, except
 with ``prefix=True`` (:func:`cluster.topics.tracking.load_for_update`): an index
 that only grew since, whose first rows have the recorded fingerprint.
 
@@ -97,10 +97,26 @@ def index_fingerprint(index: Any) -> str:
     """SHA-256 over an index's paragraph ids, text hashes and vectors."""
     digest = hashlib.sha256()
     table = index.paragraphs
-    digest.update("\n".join(table["id"].astype(str)).encode("utf-8"))
-    digest.update("\n".join(table["text_hash"].astype(str)).encode("utf-8"))
-    digest.update(np.ascontiguousarray(index.vectors, dtype=np.float32).tobytes())
+    for column in ("id", "text_hash"):
+        values = table[column].tolist()  # one conversion, not a loop over Arrow values; same bytes as before
+        digest.update("\n".join(v if isinstance(v, str) else str(v) for v in values).encode("utf-8"))
+    digest.update(memoryview(np.ascontiguousarray(index.vectors, dtype=np.float32)).cast("B"))
     return digest.hexdigest()
+
+
+def _stored_digest(index: Any) -> str | None:
+    """The index's :meth:`~embed.store.index.ParagraphIndex.stored_digest` (None for rows that have none)."""
+    method = getattr(index, "stored_digest", None)
+    return method() if callable(method) else None
+
+
+def _fingerprint_of(index: Any, recorded: dict[str, Any]) -> str:
+    """``index``'s fingerprint; the recorded one without hashing the data when the model recorded the checksums
+    of the saved files it was fitted on (``data_digest``) and ``index`` holds those files' rows unchanged."""
+    stored = _stored_digest(index)
+    if stored is not None and recorded.get("data_digest") == stored:
+        return str(recorded["fingerprint"])
+    return index_fingerprint(index)
 
 
 @dataclass
@@ -141,6 +157,7 @@ def save_model(model: FittedTopics, directory: Path, *, index_dir: str | Path | 
         "history": model.history_,
         "index": {
             "fingerprint": index_fingerprint(model.index),
+            "data_digest": _stored_digest(model.index),
             "n_paragraphs": len(model.index.paragraphs),
             "directory": str(recorded_dir) if recorded_dir is not None else None,
             "manifest_sha256": manifest_digest(Path(recorded_dir)) if recorded_dir is not None else None,
@@ -407,7 +424,7 @@ def load_model(directory: Path, index: Any = None, *, prefix: bool = False) -> S
     if isinstance(index, (str, Path)):
         index_dir = Path(index).resolve()
         index = ParagraphIndex.load(index_dir)
-    fingerprint = index_fingerprint(index)
+    fingerprint = _fingerprint_of(index, recorded)
     n_recorded = recorded.get("n_paragraphs")
     if (prefix and fingerprint != recorded["fingerprint"] and isinstance(n_recorded, int)
             and 0 < n_recorded < len(index.paragraphs)):

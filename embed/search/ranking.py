@@ -79,14 +79,20 @@ def ranked(
         selector = None
     n_allowed = int(allowed.sum())
     share = max(n_allowed / max(n, 1), 0.02)
-    doc_ids = paragraphs["doc_id"].to_numpy()
+    # Only the candidate rows' document ids and story labels are taken from the (Arrow-backed) table, once per
+    # block: converting whole columns cost ~200 ms of a search at 1M rows.
+    doc_column = paragraphs["doc_id"] if any(d is not None for d in other_doc) else None
     out: list[list[tuple[int, float, int]]] = [[] for _ in range(len(queries))]
     pending = list(range(len(queries)))
     limit = n if selector is None else n_allowed
     fetch = min(limit, int(math.ceil((k * 3 + 10) / (share if selector is None else 1.0))))
-    stories = grouping.story_labels(paragraphs) if rule.mode == "group" else None
+    story_table = paragraphs[[grouping.STORY_COLUMN]] if rule.mode == "group" and (
+        grouping.STORY_COLUMN in paragraphs.columns) else None
     while pending and fetch > 0:
         scores, rows = search_block(index, vectors, queries[pending], fetch, selector)
+        candidates = np.unique(rows[rows >= 0])
+        doc_ids = _at_rows(doc_column, candidates, n)
+        stories = None if story_table is None else _at_rows(story_table, candidates, n)
         still = []
         for qi, row_scores, row_ids in zip(pending, scores, rows):
             pick = grouping.HitPicker(rule, k, vectors, asked=queries[qi] if exclude[qi] else None, stories=stories)
@@ -102,6 +108,20 @@ def ranked(
                 still.append(qi)
         pending = still
         fetch = min(limit, fetch * 4) if still else 0
+    return out
+
+
+def _at_rows(column: pd.Series | pd.DataFrame | None, rows: np.ndarray, n: int) -> np.ndarray | None:
+    """An object array of ``n`` entries holding ``column``'s values at ``rows`` (None elsewhere); a one-column
+    frame gives its story labels (``embed.search.grouping.story_labels``). None for no column."""
+    if column is None:
+        return None
+    out = np.full(n, None, dtype=object)
+    if isinstance(column, pd.DataFrame):
+        labels = grouping.story_labels(column.iloc[rows])
+        out[rows] = labels
+    else:
+        out[rows] = column.iloc[rows].to_numpy(dtype=object)
     return out
 
 

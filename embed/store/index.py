@@ -56,7 +56,7 @@ from embed.store.building import (
     source_names,
 )
 from embed.store.cache import EmbeddingCache
-from embed.store.storage import FORMAT, FORMAT_VERSION, load_index, manifest_digest, save_index
+from embed.store.storage import FORMAT, FORMAT_VERSION, data_digest, load_index, manifest_digest, save_index
 
 __all__ = ["ParagraphIndex", "BuildStats", "AUTO_EXACT_LIMIT", "INDEX_KINDS", "check_embedder"]
 
@@ -136,8 +136,9 @@ class ParagraphIndex:
         self.faiss_index = faiss_index if faiss_index is not None else build_faiss(self.kind, self.vectors)
         self.sources = list(sources)
         self.stats = BuildStats()
-        self._row_of = {pid: i for i, pid in enumerate(self.paragraphs["id"])}
+        self._ids: dict[str, int] | None = None
         self._flags: RowFilter | None = None
+        self._stored: tuple[str, int, int] | None = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -205,8 +206,9 @@ class ParagraphIndex:
         self.kind = kind
         self.paragraphs = combined
         self.vectors = np.ascontiguousarray(vectors)
-        self._row_of = {pid: i for i, pid in enumerate(self.paragraphs["id"])}
+        self._ids = None
         self._flags = None
+        self._stored = None
         self.sources = list(dict.fromkeys([*self.sources, *source_names(source)]))
         self.stats = count_stats(new, stats)
         self.stats.skipped_documents = n_skipped
@@ -233,6 +235,28 @@ class ParagraphIndex:
 
     def __len__(self) -> int:
         return len(self.paragraphs)
+
+    @property
+    def _row_of(self) -> dict[str, int]:
+        """Paragraph id -> row number, built on first use (one ``tolist`` of the id column, no loop over Arrow
+        values), again when :attr:`paragraphs` was replaced."""
+        if self._ids is None or len(self._ids) != len(self.paragraphs):
+            self._ids = dict(zip(self.paragraphs["id"].tolist(), range(len(self.paragraphs))))
+        return self._ids
+
+    def stored_digest(self) -> str | None:
+        """:func:`embed.store.storage.data_digest` of the saved generation whose paragraphs and vectors this index
+        holds unchanged (the same objects it loaded or saved), None when it was never saved or changed since."""
+        if self._stored is None:
+            return None
+        digest, table, vectors = self._stored
+        return digest if table == id(self.paragraphs) and vectors == id(self.vectors) else None
+
+    def remember_saved(self, manifest: dict[str, Any]) -> None:
+        """Record that this index holds the rows of the generation ``manifest`` describes (:meth:`load` and
+        :meth:`save` call it), for :meth:`stored_digest`."""
+        digest = data_digest(manifest)
+        self._stored = (digest, id(self.paragraphs), id(self.vectors)) if digest else None
 
     # ----------------------------------------------------------------- search
     def search(
@@ -359,6 +383,7 @@ class ParagraphIndex:
                                  faiss_index=self.faiss_index)
         self.directory = directory
         self.generation = manifest["generation"]
+        self.remember_saved(manifest)
         logger.info("saved index of %d paragraphs to %s", len(self), directory)
         return directory
 
@@ -390,6 +415,7 @@ class ParagraphIndex:
         result.origin = origin
         result.directory = directory
         result.generation = manifest.get("generation")
+        result.remember_saved(manifest)
         return result
 
     def is_stale(self) -> bool:

@@ -79,7 +79,7 @@ from embed.store.locking import LOCK_NAME, writer_lock
 
 __all__ = [
     "new_generation", "commit_manifest", "read_manifest", "verify_file", "manifest_digest", "check_target",
-    "save_index", "load_index", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
+    "save_index", "load_index", "read_columns", "data_digest", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
     # defined in embed.store.files
     "write_atomic", "sha256_file", "plain_name", "create_exclusive", "clean_temps", "open_regular", "read_regular",
     "read_npy", "check_depth", "parse_json", "save_failure", "temp_pattern", "remove_unneeded", "MAX_DEPTH",
@@ -380,6 +380,16 @@ def _storable(table: Any) -> Any:
     return out
 
 
+def data_digest(manifest: dict[str, Any]) -> str | None:
+    """A digest of the checksums a manifest records for the paragraph table and the vectors (None when it has
+    none): equal digests mean the same saved rows and vectors, read without hashing the data again."""
+    files = manifest.get("files") or {}
+    sums = [(files.get(key) or {}).get("sha256") for key in ("paragraphs", "vectors")]
+    if not all(isinstance(s, str) for s in sums):
+        return None
+    return hashlib.sha256("\n".join(["paragraphs+vectors", *sums]).encode("ascii")).hexdigest()
+
+
 def load_index(directory: Path, required: list[str]) -> tuple[dict[str, Any], Any, Any, Any, tuple[str, str | None]]:
     """Read and check a saved index: (manifest, paragraphs, vectors, FAISS index, origin).
 
@@ -397,6 +407,33 @@ def load_index(directory: Path, required: list[str]) -> tuple[dict[str, Any], An
                 continue
             raise
         return manifest, paragraphs, vectors, index, (str(directory.resolve()), digest)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def read_columns(directory: Path, columns: list[str]) -> tuple[dict[str, Any], Any]:
+    """The checked manifest and the paragraph table's ``columns`` (those it has) as a pyarrow Table, after checking
+    every file the manifest names against its checksum as :func:`load_index` does, without pandas or FAISS (for
+    ``paratopic info``). Retries as :func:`load_index` does when a writer saves meanwhile."""
+    import pyarrow.parquet as pq
+
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        manifest, digest = _read_manifest(directory)
+        try:
+            for key in ("vectors", "faiss"):
+                verify_file(directory, manifest["files"][key])
+            with _open_verified(directory, manifest["files"]["paragraphs"]) as handle:
+                try:
+                    parquet = pq.ParquetFile(handle)
+                    present = [c for c in columns if c in parquet.schema_arrow.names]
+                    table = parquet.read(columns=present)
+                except Exception as exc:
+                    reason = " ".join(str(exc).split())[:300]
+                    raise IndexFormatError(f"{directory}: could not read the index files ({reason}); rebuild the index") from exc
+        except IndexFormatError:
+            if attempt < READ_ATTEMPTS and manifest_digest(directory) not in (digest, None):
+                continue
+            raise
+        return manifest, table
     raise AssertionError("unreachable")  # pragma: no cover
 
 

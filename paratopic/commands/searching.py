@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -86,34 +86,16 @@ def info(
     verbose: Verbose = False,
 ) -> None:
     """Show what an index holds: counts, model, index kind, sources."""
-    from cluster.workspace import Workspace
+    from embed.store.summary import index_summary
 
     setup_logging(verbose)
-    workspace = Workspace.load(directory, notify=say)
-    idx = workspace.index
-    table = Table(title=Text(str(workspace.directory), style="italic"), show_header=False)
+    folder = directory  # as cluster.workspace.folder.find_index, without importing cluster (and scikit-learn)
+    if not (directory / "manifest.json").exists() and (directory / "index" / "manifest.json").is_file():
+        say(f"using the index in {directory / 'index'}")
+        folder = directory / "index"
+    table = Table(title=Text(str(folder), style="italic"), show_header=False)
     table.add_column("key", overflow="fold", max_width=28)
     table.add_column("value", overflow="fold")  # long values (the model id) wrap, never cut with an ellipsis
-    for key, value in idx.info().items():
-        table.add_row(key, Text(str(value)))
-    reasons = idx.paragraphs["boilerplate_reason"].dropna().value_counts()
-    for reason, count in reasons.items():
-        table.add_row(Text(f"  boilerplate: {reason}"), str(count))
-    for key, value in _date_counts(idx.paragraphs).items():
-        table.add_row(key, Text(value))
+    for key, value in index_summary(folder).items():  # the manifest and a few columns: no pandas, no FAISS
+        table.add_row(Text(key), Text(value))
     console.print(table)
-
-
-def _date_counts(paragraphs: Any) -> dict[str, str]:
-    """Rows for ``info``: how many documents carry a date, and how many dates could not be read (examples)."""
-    from embed.read.articles import DATE_COLUMN, UNREAD_DATE_COLUMN
-
-    if DATE_COLUMN not in paragraphs.columns:
-        return {}
-    docs = paragraphs.drop_duplicates("doc_id")
-    rows = {"documents with a date": f"{int(docs[DATE_COLUMN].notna().sum())} of {len(docs)}"}
-    if UNREAD_DATE_COLUMN in docs.columns and docs[UNREAD_DATE_COLUMN].notna().any():
-        unread = docs[docs[UNREAD_DATE_COLUMN].notna()]
-        examples = ", ".join(repr(str(v)) for v in unread[UNREAD_DATE_COLUMN].head(3))
-        rows["dates not read (left empty)"] = f"{len(unread)}, e.g. {examples}"
-    return rows
