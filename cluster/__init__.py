@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cluster.errors import IndexMismatchError, ModelFormatError, NotFittedError
+from cluster.errors import IndexMismatchError, ModelFormatError
 from embed.lazy import lazy_exports
 
 #: Public name -> its module, imported on first use (PEP 562): ``import cluster`` stays cheap.
 _LAZY = {
+    "NotFittedError": "cluster.errors",
     "TopicModel": "cluster.topics.model",
     "TOPIC_INFO_COLUMNS": "cluster.topics.model",
     "StoryModel": "cluster.stories.model",

@@ -36,7 +36,7 @@ from cluster.topics.persist import read_document, refuse_symlinked_folder
 from embed.store.locking import writer_lock
 from embed.store.storage import check_target, temp_pattern, write_atomic
 
-__all__ = ["save_stories", "load_stories", "SavedStories", "STORIES_FILE"]
+__all__ = ["save_stories", "load_stories", "paragraph_stories", "SavedStories", "STORIES_FILE"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,3 +187,15 @@ def load_stories(directory: Path, index: Any = None) -> SavedStories:
         story_topics={int(s): e["topic"] for s, e in stories.items()},
         central={int(s): e["central"] for s, e in stories.items()}, language=document["language"],
     )
+
+
+def paragraph_stories(saved: SavedStories, paragraphs: Any) -> Any:
+    """Each paragraph's saved story (its article's; -1 for an article the stories do not hold), as a loaded
+    :class:`~cluster.stories.model.StoryModel`'s ``labels_`` gives it, without building the model: what grouped
+    search needs, read in milliseconds."""
+    import numpy as np
+    import pandas as pd
+
+    codes, articles = pd.factorize(paragraphs["doc_id"].astype(str))
+    per_article = np.array([saved.articles.get(d, -1) for d in articles], dtype=np.int64)
+    return per_article[codes]

@@ -93,13 +93,13 @@ class Workspace:
     @classmethod
     def load(cls, directory: str | Path, *, stories: bool = False, notify: Notify | None = None) -> Workspace:
         """The index in ``directory`` (or ``directory/index``, with a note), topics not loaded; with ``stories``
-        the saved stories too, when they fit (else a note), for their ``story`` column."""
+        the saved stories' ``story`` column, when they fit (else a note), without loading the story model."""
         from embed.store.index import ParagraphIndex
 
         folder = find_index(directory, notify)
         workspace = cls(directory=folder, index=ParagraphIndex.load(folder), notify=notify)
         if stories:
-            workspace.load_stories(note="saved stories not used for grouping ({exc})")
+            workspace.load_story_column()
         return workspace
 
     @classmethod
@@ -143,6 +143,21 @@ class Workspace:
         if "story" not in self.index.paragraphs.columns:
             self.index.paragraphs["story"] = self.stories.labels_
         return self.stories
+
+    def load_story_column(self) -> None:
+        """Give the index the saved stories' ``story`` column (for grouped search) without loading the story model
+        (and scikit-learn with it); a note when they do not fit the index."""
+        saved = self.directory / STORIES_SUBDIR
+        if not (saved / "stories.json").is_file() or "story" in self.index.paragraphs.columns:
+            return
+        from cluster.stories.persist import load_stories, paragraph_stories
+
+        try:
+            stories = load_stories(saved, self.index)
+        except ParatopicError as exc:
+            self._warn(f"saved stories not used for grouping ({exc})")
+            return
+        self.index.paragraphs["story"] = paragraph_stories(stories, self.index.paragraphs)
 
     def _warn(self, message: str) -> None:
         logger.warning("%s", message) if self.notify is None else self.notify(message)
