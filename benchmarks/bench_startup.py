@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from evaldata import EVAL
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "startup.md"
 BEFORE = "ec8d20a"  # main before issue 18's start-up work
-VNTC = ROOT.parent / "shared" / "eval" / "vntc" / "vntc_test_1000perclass.jsonl"
+VNTC = EVAL / "vntc" / "vntc_test_1000perclass.jsonl"
 LOAD_ROWS = 100_000
 
 #: Written to a file and run by each tree in a new process: makes the LOAD_ROWS index if it is not there (10k real

@@ -40,7 +40,7 @@ def test_exploration_notebook_runs_top_to_bottom(tmp_path):
     assert "Hwasong-15" in by_source['index.search("Triều Tiên phóng tên lửa đạn đạo liên lục địa", k=3)']
     assert "Hwasong-15" in by_source['index.search("North Korea launched an intercontinental ballistic missile", k=3)']
     assert "<table" in by_source["topics.topic_info()"]
-    assert "<table" in by_source["from cluster.stories.model import StoryModel"] and "headline" in by_source["from cluster.stories.model import StoryModel"]
+    assert "<table" in by_source["from cluster import StoryModel"] and "headline" in by_source["from cluster import StoryModel"]
     assert "paratopic-topic" in by_source["topics.topic(largest)  # one topic: keyword bars and representative paragraphs"]
     assert any("application/vnd.plotly.v1+json" in o.get("data", {}) or "text/html" in o.get("data", {})
                for o in next(c for c in code if c.source == "paragraph_map(topics)").outputs)
