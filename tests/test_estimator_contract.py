@@ -115,3 +115,15 @@ def test_a_bad_parameter_is_an_input_error_at_fit(cls, bad, seed_index) -> None:
 def test_fit_refuses_what_is_not_an_index() -> None:
     with pytest.raises(InputError, match="ParagraphIndex"):
         TopicModel().fit(np.zeros((10, 4)))
+
+
+@pytest.mark.parametrize(("old", "name", "new"), [("cluster.figures", "paragraph_map", "cluster.report.figures"),
+                                                  ("cluster.sampled", "fit_sampled", "cluster.topics.sampled")])
+def test_module_names_the_previous_readme_used_still_work_with_a_warning(old, name, new):
+    import importlib
+    import sys
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=old):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)
