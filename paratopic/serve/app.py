@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from embed.errors import ParatopicError
 from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS
 from paratopic.serve.views import MAX_K, MAX_QUERY_CHARS, BadRequest, Explorer, Filters, NotFound, parse_date
+from paratopic.serve.whatsnew import add_new_since_routes
 
 if TYPE_CHECKING:
     from cluster.workspace import Workspace
@@ -205,6 +206,8 @@ def create_app(workspace: Workspace) -> FastAPI:
     @app.get("/stories/{story}", response_class=HTMLResponse, include_in_schema=False)
     def story_page(request: Request, story: int) -> Response:
         return page(request, "story.html", s=explorer.story(story))
+
+    add_new_since_routes(app, explorer, page)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request, max_points: MaxPoints = MAP_BUDGET) -> Response:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from embed.read.dates import stored_dates
+from paratopic.serve.changes import new_since, story_timeline
 from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS, encode, sample_rows, topic_labels
 
 if TYPE_CHECKING:
@@ -106,6 +107,11 @@ class Explorer:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ helpers
+    @property
+    def dates(self) -> pd.Series | None:
+        """Every paragraph's date (NaT when undated), or None when the index has no ``date`` column."""
+        return self._dates
+
     @functools.cached_property
     def _columns(self) -> dict[str, np.ndarray]:
         """The columns a record shows, as arrays read once (on first use: 0.4 s at 100k paragraphs, kept out of
@@ -306,7 +312,7 @@ class Explorer:
         stories = []
         if self.stories is not None:
             story_info = self.stories.story_info(min_articles=2)
-            stories = [self._story_row(r) for r in story_info[story_info["topic"] == topic].itertuples()]
+            stories = [self.story_row(r) for r in story_info[story_info["topic"] == topic].itertuples()]
         return {
             **info,
             "keywords": [{"word": w, "weight": float(s)} for w, s in model.get_topic(topic)],
@@ -330,7 +336,8 @@ class Explorer:
             raise NotFound("this index has no saved stories (run `paratopic stories DIR` or `paratopic run`)")
         return self.stories
 
-    def _story_row(self, row: Any) -> dict[str, Any]:
+    def story_row(self, row: Any) -> dict[str, Any]:
+        """One row of ``story_info()`` as JSON: story, headline, counts, sources, first/last date, topic."""
         return {"story": int(row.story), "headline": str(row.headline), "n_articles": int(row.n_articles),
                 "n_paragraphs": int(row.n_paragraphs), "sources": list(row.sources),
                 "first_date": _clean(row.first_date), "last_date": _clean(row.last_date),
@@ -347,9 +354,18 @@ class Explorer:
             info = info[info["last_date"] >= since]
         info = info.sort_values(["last_date", "n_articles", "story"], ascending=[False, False, True],
                                 na_position="last")
-        return [{**self._story_row(r), "articles": self._story_articles(int(r.story))} for r in info.itertuples()]
+        out = []
+        for r in info.itertuples():
+            articles = self.story_articles(int(r.story))
+            out.append({**self.story_row(r), "articles": articles,
+                        "article_timeline": story_timeline(articles)})
+        return out
 
-    def _story_articles(self, story: int) -> list[dict[str, Any]]:
+    def new_since(self, since: pd.Timestamp | None = None, min_articles: int = 2) -> dict[str, Any]:
+        """What is new since the previous update, or since the day ``since`` (:func:`paratopic.serve.changes.new_since`)."""
+        return new_since(self, since, min_articles)
+
+    def story_articles(self, story: int) -> list[dict[str, Any]]:
         """A story's articles, oldest first: doc_id, title, source, date, n_paragraphs, first_id (its first paragraph)."""
         out = []
         doc_ids = self.index.paragraphs["doc_id"].astype(str).to_numpy()
@@ -368,8 +384,9 @@ class Explorer:
         if match.empty:
             raise NotFound(f"no story {story} in the saved stories")
         rows = np.flatnonzero(self._story_of == story)
-        return {**self._story_row(next(match.itertuples())), "articles": self._story_articles(story),
-                "timeline": self._timeline(rows)}
+        articles = self.story_articles(story)
+        return {**self.story_row(next(match.itertuples())), "articles": articles,
+                "timeline": self._timeline(rows), "article_timeline": story_timeline(articles)}
 
     @functools.cached_property
     def _xy(self) -> np.ndarray:
