@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from paratopic.cli import app as cli  # noqa: E402
 
 QUERY = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
+README_QUERY = "Nga mua vũ khí của Triều Tiên"  # docs/explorer.png (its hits do not start with the injection article)
 EVIL_TITLE = 'Tin nóng <script>alert("title")</script>'
 EVIL_SOURCE = '<img src=x onerror=alert("source")>'
 EVIL = [
@@ -121,6 +122,7 @@ def test_search_filters(served):
     ("/api/topics/999", 404, "no topic 999"),
     ("/api/stories/99999", 404, "no story 99999"),
     ("/api/stories?since=yesterday", 400, "not an ISO date"),
+    ("/api/new?since=yesterday", 400, "not an ISO date"),
     ("/api/nothing", 404, "Not Found"),
     ("/api/map.bin?max_points=0", 422, "max_points: "),
     ("/api/map.bin?max_points=2000001", 422, "max_points: "),
@@ -266,13 +268,15 @@ def test_explore_in_a_notebook_runs_the_app_in_a_thread_and_stops(served):
 def test_pages_render_and_escape_every_value(served):
     _, _, client = served
     pages = ["/", f"/?q={QUERY}", f"/paragraph?id={HWASONG[0]}", "/paragraph?id=999_evil:0", "/topics", "/stories",
-             "/map", "/api", "/?q=%3Cscript%3Ealert(1)%3C/script%3E"]
+             "/map", "/api", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", "/new", "/new?since=2017-12-01"]
     pages += [f"/topics/{t['topic']}" for t in client.get("/api/topics").json()]
     pages += [f"/stories/{s['story']}" for s in client.get("/api/stories?min_articles=1").json()]
     for url in pages:
         html = _ok(client, url).text
         assert "<script>alert" not in html and "<img src=x" not in html, url
     html = _ok(client, "/paragraph?id=999_evil:0").text
+    assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in html and "&lt;img src=x onerror" in html
+    html = _ok(client, "/new?since=2017-12-01").text  # the new articles' table holds the injection article
     assert "&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;" in html and "&lt;img src=x onerror" in html
     assert "Hwasong" in _ok(client, f"/?q={QUERY}").text
     assert "Tin nóng" in _ok(client, "/?q=Tin%20n%C3%B3ng%20Hwasong").text
@@ -284,6 +288,7 @@ def test_pages_answer_bad_requests_with_an_escaped_error_page(served):
                                ("/?q=x&date_from=31/12/2017", 400, "not an ISO date"),
                                ("/?q=x&k=1000", 422, "k: "), ("/topics/999", 404, "no topic 999"),
                                ("/stories?since=soon", 400, "not an ISO date"), ("/nothing", 404, "Not Found"),
+                               ("/new?since=%3Cb%3Esoon", 400, "not an ISO date"),
                                ("/map?max_points=0", 422, "max_points: "), ("/explore?max_points=x", 422, "max_points: ")]:
         response = client.get(url)
         assert response.status_code == status, url
@@ -444,9 +449,13 @@ def test_explorer_in_chromium(served, tmp_path):
         page.wait_for_selector("h1:has-text('Topic')")
         assert page.locator(".keywords span").count() > 0
         page.goto(url + "stories")
+        assert page.locator("ol.stories .story-timeline svg circle").count() >= 2  # each story's articles by day
         page.locator("ol.stories > li > a").first.click()
         page.wait_for_selector("table.articles tbody tr")
         assert page.locator("table.articles tbody tr").count() >= 2
+        page.goto(url + "new?since=2017-12-08")  # "new since" a chosen date: its articles, Vietnamese as written
+        page.wait_for_selector("#new-articles tbody tr")
+        assert "Nga: Bình Nhưỡng muốn nói chuyện trực tiếp với Washington" in page.locator("#new-articles").inner_text()
         page.goto(url + "map")
         page.wait_for_selector("#map[data-ready='1']", timeout=60_000)
         labels = page.evaluate("() => [...document.querySelectorAll('#map .annotation-text')].map(e => e.textContent)")
@@ -465,7 +474,12 @@ def test_explorer_in_chromium(served, tmp_path):
         page.press("#explore-form input[name=q]", "Enter")
         page.wait_for_selector("#explore-form[data-done='2']")
         assert '<script>alert("xss")</script>' in page.locator("#explore-results li.hit .text a").first.inner_text()
-        for path in ["paragraph?id=999_evil:0", "?q=" + EVIL_TITLE, "topics", "stories"]:
+        page.fill("#explore-form input[name=q]", README_QUERY)  # the README's picture: scripts/screenshot.py
+        page.press("#explore-form input[name=q]", "Enter")
+        page.wait_for_selector("#explore-form[data-done='3']")
+        assert "vũ khí" in page.locator("#explore-results li.hit .text a").first.inner_text()
+        page.screenshot(path=str(shots / "explorer.png"))
+        for path in ["paragraph?id=999_evil:0", "?q=" + EVIL_TITLE, "topics", "stories", "new", "new?since=2017-12-01"]:
             page.goto(url + path)
             page.wait_for_load_state("load")
         assert page.evaluate("() => document.querySelectorAll('script:not([src])').length") == 0
