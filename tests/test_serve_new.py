@@ -76,7 +76,8 @@ def test_new_since_the_previous_update_lists_what_the_update_took_in(updated):
     new_story = next(s for s in body["new_stories"] if {fifth, "101_retold"} <= {a["doc_id"] for a in s["articles"]})
     assert all(a["new"] for a in new_story["articles"]) and new_story["new_articles"] == new_story["n_articles"] >= 2
     assert [p["date"] for p in new_story["article_timeline"]] == ["2017-12-11", "2017-12-12"]
-    assert [p["x"] for p in new_story["article_timeline"]] == [0.0, 1.0]
+    # one axis for the view, 2017-12-07 (the continued story's first article) to 2017-12-12: five days
+    assert [p["x"] for p in new_story["article_timeline"]] == [0.8, 1.0]
     continued = next(s for s in body["continued_stories"] if s["story"] == story_of[FIRST])
     assert {a["doc_id"]: a["new"] for a in continued["articles"]} == {FIRST: False, "100_retold": True}
     assert continued["new_articles"] == 1 and continued["n_articles"] == 2
@@ -149,6 +150,10 @@ def test_stories_and_new_pages_draw_timelines_and_escape_every_value(updated):
     assert 'class="day new"' in html and '<span class="badge">new</span>' in html
     stories = _ok(client, "/api/stories").json()
     assert stories and all(len(s["article_timeline"]) >= 1 for s in stories)
+    xs = [p["x"] for s in stories for p in s["article_timeline"]]  # all on one axis, first to last day
+    assert min(xs) == 0.0 and max(xs) == 1.0 and all(0.0 <= x <= 1.0 for x in xs)
+    for s in stories:
+        assert [p["date"] for p in s["article_timeline"]] == sorted({a["date"] for a in s["articles"] if a["date"]})
     html = _ok(client, "/stories").text
     svgs = re.findall(r'<span class="story-timeline"><svg .*?</svg>', html, flags=re.S)
     assert len(svgs) == len(stories)

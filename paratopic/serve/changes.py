@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["new_since", "story_timeline", "MAX_NEW_ARTICLES"]
+__all__ = ["new_since", "story_timeline", "date_span", "MAX_NEW_ARTICLES"]
 
 #: The most new articles one answer lists (the count is always exact).
 MAX_NEW_ARTICLES = 200
 
 
-def story_timeline(articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def story_timeline(articles: list[dict[str, Any]], start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
     """A story's articles by day, oldest first: ``date``, ``articles`` (count), ``sources``, ``titles``, ``new``
-    (an article marked ``new`` that day) and ``x``, the day's place between the first (0) and the last (1) day,
-    for the pages' inline SVG."""
+    (an article marked ``new`` that day) and ``x``, the day's place on the axis from ``start`` (0) to ``end`` (1),
+    ISO days, by default the story's first and last day; for the pages' inline SVG (a page of stories puts them
+    all on one axis)."""
     days: dict[str, dict[str, Any]] = {}
     for art in articles:
         if not art.get("date"):
@@ -43,11 +44,19 @@ def story_timeline(articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
         day["titles"].append(art.get("title") or art.get("doc_id") or "")
     points = [days[d] for d in sorted(days)]
     if points:
-        first, last = pd.Timestamp(points[0]["date"]), pd.Timestamp(points[-1]["date"])
+        first, last = pd.Timestamp(start or points[0]["date"]), pd.Timestamp(end or points[-1]["date"])
         span = (last - first).days
         for p in points:
-            p["x"] = round((pd.Timestamp(p["date"]) - first).days / span, 4) if span else 0.5
+            x = (pd.Timestamp(p["date"]) - first).days / span if span else 0.5
+            p["x"] = round(min(max(x, 0.0), 1.0), 4)
     return points
+
+
+def date_span(rows: Any) -> tuple[str | None, str | None]:
+    """The first and last day (ISO) over rows with ``first_date`` and ``last_date`` (ISO days or None)."""
+    firsts = [r["first_date"] for r in rows if r.get("first_date")]
+    lasts = [r["last_date"] for r in rows if r.get("last_date")]
+    return (min(firsts) if firsts else None), (max(lasts) if lasts else None)
 
 
 def _message(topics: Any) -> str:
@@ -148,7 +157,9 @@ def _story_changes(explorer: Any, new_docs: set[str], min_articles: int) -> dict
             single += 1
             continue
         articles = [{**a, "new": a["doc_id"] in new_docs} for a in explorer.story_articles(story)]
-        entry = {**explorer.story_row(row), "new_articles": gained[story], "articles": articles,
-                 "article_timeline": story_timeline(articles)}
+        entry = {**explorer.story_row(row), "new_articles": gained[story], "articles": articles}
         (new if brand_new else continued).append(entry)
+    start, end = date_span(new + continued)
+    for entry in new + continued:
+        entry["article_timeline"] = story_timeline(entry["articles"], start, end)
     return {"new_stories": new, "continued_stories": continued, "n_new_single_article_stories": single}

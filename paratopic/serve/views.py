@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from embed.read.dates import stored_dates
-from paratopic.serve.changes import new_since, story_timeline
+from paratopic.serve.changes import date_span, new_since, story_timeline
 from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS, encode, sample_rows, topic_labels
 
 if TYPE_CHECKING:
@@ -354,11 +354,10 @@ class Explorer:
             info = info[info["last_date"] >= since]
         info = info.sort_values(["last_date", "n_articles", "story"], ascending=[False, False, True],
                                 na_position="last")
-        out = []
-        for r in info.itertuples():
-            articles = self.story_articles(int(r.story))
-            out.append({**self.story_row(r), "articles": articles,
-                        "article_timeline": story_timeline(articles)})
+        out = [{**self.story_row(r), "articles": self.story_articles(int(r.story))} for r in info.itertuples()]
+        start, end = date_span(out)
+        for entry in out:  # one axis for the whole list: where each story sits in time
+            entry["article_timeline"] = story_timeline(entry["articles"], start, end)
         return out
 
     def new_since(self, since: pd.Timestamp | None = None, min_articles: int = 2) -> dict[str, Any]:
