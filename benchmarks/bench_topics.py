@@ -190,6 +190,8 @@ def seed_stability(name: str, index: ParagraphIndex, n_labels: int, seeds: list[
         keep = after.fitted_mask_
         y, X = table["label"].to_numpy()[keep], np.asarray(index.vectors)[keep]
         models = {"paratopic (after)": after}
+        if after.params_.get("layouts", 1) > 1:  # the central of several layouts; one layout as before
+            models["paratopic, one UMAP layout (n_layouts=1)"] = TopicModel(random_state=seed, n_layouts=1).fit(index)
         if after.params_["reduction"] == "umap":
             layout = np.asarray(after.reducer_.embedding_)
             models["paratopic before issue 19 (same layout)"] = TopicModel(
@@ -231,7 +233,8 @@ def stability_sets(names: list[str]) -> list[tuple[str, pd.DataFrame, int]]:
     vntc = pd.read_json(EVAL / "vntc" / "vntc_test_1000perclass.jsonl", lines=True)
     for name in names:
         if name.startswith("leads"):
-            per = int(name.removeprefix("leads").removesuffix("k")) * 100
+            size = name.removeprefix("leads")  # leads3k: 3,000 leads; leads800: 800
+            per = int(size.removesuffix("k")) * 100 if size.endswith("k") else int(size) // 10
             sample = vntc.groupby("label", group_keys=False).sample(n=per, random_state=0)
             frame = pd.DataFrame({"id": [f"v{i}" for i in sample.index], "text": sample["lead"].values,
                                   "label": sample["label"].values})
@@ -249,7 +252,7 @@ def stability_sets(names: list[str]) -> list[tuple[str, pd.DataFrame, int]]:
             frame = pd.DataFrame({"id": ng["id"].astype(str).values, "text": ng["text"].values, "label": ng["label"].values})
             out.append((f"20NG ({len(frame):,} docs, first 1000 chars)", frame, 20))
         else:
-            raise SystemExit(f"unknown set {name!r}; expected leadsNk, paraNk or ng")
+            raise SystemExit(f"unknown set {name!r}; expected leadsNk, leadsN, paraNk or ng")
     return out
 
 
@@ -259,7 +262,8 @@ def write_stability(rows: list[dict], seeds: list[int | None]) -> None:
     section = "\n".join([
         STABILITY_HEADING, "",
         f"Seeds {seeds}; the same vectors for every model. 'before' is main's selection before issue 19 "
-        "(no bound on a topic's share, min_samples 5) on the very UMAP layout 'after' used. Largest topic: the "
+        "(no bound on a topic's share, min_samples 5) on the very UMAP layout 'after' used; 'one UMAP layout' is "
+        "the fit before the central of three layouts (`n_layouts=1`, up to 5,000 paragraphs). Largest topic: the "
         "largest topic's share of the fitted paragraphs (outliers not counted as a topic), the worst seed; largest "
         "label: the largest label's share. BERTopic rows only when `bertopic` is installed. Produced by "
         "`benchmarks/bench_topics.py --stability-only`.", "",

@@ -40,6 +40,7 @@ from cluster.topics.direct import DIRECT_MAX_OUTLIERS
 from cluster.topics.fitting import (
     assign,
     assign_outliers,
+    central_fit,
     cluster_reduced,
     fitted_vectors,
     input_vectors,
@@ -49,7 +50,7 @@ from cluster.topics.fitting import (
     update_centres,
 )
 from cluster.topics.layout import map_coordinates
-from cluster.topics.params import MAX_TOPIC_SHARE, MIN_PARAGRAPHS, validate_params
+from cluster.topics.params import LAYOUTS, MAX_TOPIC_SHARE, MIN_PARAGRAPHS, validate_params
 from cluster.topics.setaside import fit_mask, flagged_mask
 from cluster.topics.views import TOPIC_INFO_COLUMNS
 from cluster.words.keywords import short_label
@@ -79,6 +80,8 @@ class TopicModel(BaseEstimator):
             HDBSCAN selects may hold more than this share of the fitted
             paragraphs (its sub-clusters are selected instead); None = no bound.
             Default 0.15 (:data:`cluster.topics.params.MAX_TOPIC_SHARE`).
+        n_layouts: UMAP layouts compared up to 5,000 paragraphs, keeping the central
+            topics (:func:`cluster.topics.fitting.central_fit`); 1 = one layout.
         cluster_selection_method: ``"eom"``, ``"leaf"`` or ``"auto"`` (eom,
             falling back to leaf when eom puts most paragraphs into one topic).
         include_flagged: also fit boilerplate and duplicate paragraphs.
@@ -116,6 +119,7 @@ class TopicModel(BaseEstimator):
         random_state: int | None = None,
         article_context: float = 1.0,
         max_topic_share: float | None = MAX_TOPIC_SHARE,
+        n_layouts: int = LAYOUTS,
     ) -> None:
         self.umap_model = umap_model
         self.hdbscan_model = hdbscan_model
@@ -134,6 +138,7 @@ class TopicModel(BaseEstimator):
         self.random_state = random_state
         self.article_context = article_context
         self.max_topic_share = max_topic_share
+        self.n_layouts = n_layouts
 
     # ------------------------------------------------------------------ checks
     def _check_topic(self, topic: int) -> int:
@@ -235,15 +240,16 @@ class TopicModel(BaseEstimator):
 
     def _cluster(self, vectors: np.ndarray, allow_direct: bool = True) -> np.ndarray:
         """Reduce and cluster ``vectors`` (:mod:`cluster.topics.fitting`), recording what was used."""
-        reduction = reduce_vectors(
-            vectors, n_neighbors=self.n_neighbors, n_components=self.n_components,
-            min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, max_topic_share=self.max_topic_share,
-            umap_model=self.umap_model, random_state=self.random_state, allow_direct=allow_direct,
-        )
+        settings = dict(n_neighbors=self.n_neighbors, n_components=self.n_components, min_samples=self.min_samples,
+                        min_cluster_size=self.min_cluster_size, max_topic_share=self.max_topic_share,
+                        umap_model=self.umap_model, allow_direct=allow_direct, random_state=self.random_state)
+        if self.hdbscan_model is not None:
+            reduction = reduce_vectors(vectors, **settings)
+            self.clusterer_, labels, used = cluster_reduced(reduction, hdbscan_model=self.hdbscan_model)
+        else:
+            reduction, self.clusterer_, labels, used = central_fit(
+                vectors, method=self.cluster_selection_method, layouts=self.n_layouts, **settings)
         self.reducer_, self._knn = reduction.reducer, reduction.knn
-        self.clusterer_, labels, used = cluster_reduced(
-            reduction, method=self.cluster_selection_method, hdbscan_model=self.hdbscan_model
-        )
         self.params_.update(used)
         return labels
 

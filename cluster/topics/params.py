@@ -52,7 +52,7 @@ from typing import Any
 from cluster.topics.direct import DIRECT_BELOW, direct_min_cluster_size
 from embed.errors import InputError
 
-__all__ = ["MAX_TOPIC_SHARE", "MIN_PARAGRAPHS", "MAP_NEIGHBORS", "adaptive_params", "validate_params"]
+__all__ = ["LAYOUTS", "LAYOUTS_UP_TO", "MAX_TOPIC_SHARE", "MIN_PARAGRAPHS", "MAP_NEIGHBORS", "adaptive_params", "validate_params"]
 
 _SELECTION_METHODS = ("auto", "eom", "leaf")
 #: Neighbours of each point in the 2-D map's UMAP (the fit's neighbour graph has at least this many).
@@ -68,6 +68,10 @@ MAX_TOPIC_SHARE = 0.15
 #: ... from this many paragraphs: on a 266-paragraph sample of 800 VNTC leads
 #: (:mod:`cluster.topics.sampled`) the bound gave 3 topics and ARI 0.099, none 5 and 0.211.
 BOUND_FROM = 500
+#: UMAP layouts a fit of up to :data:`LAYOUTS_UP_TO` paragraphs compares, keeping the central one
+#: (:func:`cluster.topics.fitting.central_fit`; ``TopicModel(n_layouts=...)``).
+LAYOUTS = 3
+LAYOUTS_UP_TO = 5_000
 
 
 def adaptive_params(
@@ -131,6 +135,8 @@ def validate_params(model: Any) -> None:
     share = model.max_topic_share
     if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1):
         raise InputError(f"max_topic_share must be a share in (0, 1] or None, got {share!r}")
+    if isinstance(model.n_layouts, bool) or not isinstance(model.n_layouts, int) or model.n_layouts < 1:
+        raise InputError(f"n_layouts must be a whole number of at least 1, got {model.n_layouts!r}")
     if model.language not in ("auto", "vi", "en", "other"):
         raise InputError(f"language must be 'auto', 'vi', 'en' or 'other', got {model.language!r}")
     if model.n_topics is not None and int(model.n_topics) < 1:

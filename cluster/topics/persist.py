@@ -89,7 +89,7 @@ MAX_LABEL_CHARS = 10_000
 INIT_PARAMS = (
     "n_neighbors", "n_components", "min_cluster_size", "min_samples", "cluster_selection_method",
     "include_flagged", "outlier_threshold", "n_topics", "language", "n_keywords", "diversity", "random_state",
-    "article_context", "max_topic_share",
+    "article_context", "max_topic_share", "n_layouts",
 )
 
 
@@ -293,7 +293,7 @@ _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "min_samples": (int, type(None)), "cluster_selection_method": (str,), "include_flagged": (bool,),
     "outlier_threshold": (int, float, str, type(None)), "n_topics": (int, type(None)), "language": (str,),
     "n_keywords": (int,), "diversity": (int, float), "random_state": (int, type(None)), "article_context": (int, float),
-    "max_topic_share": (int, float, type(None)),
+    "max_topic_share": (int, float, type(None)), "n_layouts": (int,),
 }
 
 
