@@ -117,14 +117,13 @@ class ParagraphIndex:
         )
         self.requested_kind = kind
         self.kind = resolve_kind(kind, len(self.vectors))
-        self._faiss = faiss_index
-        if faiss_index is None and self.kind != "flat":
-            self._faiss = build_faiss(self.kind, self.vectors)
+        self._faiss = faiss_index if faiss_index is not None or self.kind == "flat" else build_faiss(self.kind, self.vectors)
         self.sources = list(sources)
         self.stats = BuildStats()
         self._ids: dict[str, int] | None = None
         self._flags: RowFilter | None = None
         self._stored: tuple[str, int, int] | None = None
+        self._queries: Embedder | None = None  # what embeds queries while the embedder is not loaded
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -141,16 +140,12 @@ class ParagraphIndex:
         """Read (unless given a paragraph table), embed and index articles.
 
         Args:
-            source: anything :func:`embed.read_corpus` reads, or the paragraph
-                table it returned.
-            embedder: an :class:`Embedder`, a model name for
-                :func:`embed.load_embedder`, or None for the bundled default.
+            source: anything :func:`embed.read_corpus` reads, or the paragraph table it returned.
+            embedder: an :class:`Embedder`, a model name for :func:`embed.load_embedder`, or None for the default.
             kind: ``"auto"``, ``"flat"``, ``"hnsw"`` or ``"ivf"``.
-            cache: True for the default embedding cache, a path or an
-                :class:`EmbeddingCache` for another, False for none.
+            cache: True for the default embedding cache, a path or an :class:`EmbeddingCache` for another, False for none.
             show_progress: show a progress bar while embedding.
-            **read_options: passed to :func:`embed.read_corpus`
-                (``text_column=``, ``id_column=``, ``title_column=``).
+            **read_options: passed to :func:`embed.read_corpus` (``text_column=``, ``id_column=``, ``title_column=``).
         """
         from embed.engine.base import Embedder
         from embed.engine.registry import load_embedder
@@ -257,6 +252,15 @@ class ParagraphIndex:
             check_embedder(self.embedder_description, self._embedder)
         return self._embedder
 
+    def _query_model(self) -> Embedder:
+        """The embedder when loaded, else (once) the cheapest one giving its queries the same vectors."""
+        if self._embedder is None and self._queries is None:
+            from embed.engine.registry import query_embedder_from_description
+
+            self._queries = query_embedder_from_description(self.embedder_description)
+            check_embedder(self.embedder_description, self._queries)
+        return self._embedder if self._embedder is not None else self._queries  # type: ignore[return-value]
+
     @property
     def model_id(self) -> str:
         return str(self.embedder_description["model_id"])
@@ -322,7 +326,7 @@ class ParagraphIndex:
             if not isinstance(q, str) or not q.strip():
                 raise InputError(f"query {i} is {q!r}; expected non-empty text")
         rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
-        vectors = self.embedder.embed_queries(queries)
+        vectors = self._query_model().embed_queries(queries)
         rows = self._ranked(vectors, k=k, include_flagged=include_flagged, rule=rule,
                             exclude=[set() for _ in queries], other_doc=[None] * len(queries))
         return results_table(self._rows.hit_columns, queries, rows)

