@@ -4,9 +4,9 @@ Run:  python benchmarks/bench_startup.py [--before REV] [--repeat 5]
 
 Each command runs in a new process, as a user runs it, for this tree and for ``--before`` (default: the main
 before the start-up work), each tree with its own fresh caches (PARATOPIC_CACHE_DIR, NUMBA_CACHE_DIR). Both trees
-first build an index of the seeds (``run seeds``: cold, then warm). Then ``--help``, ``search --help``, ``info``
-and ``search`` are run ``--repeat`` times, alternating the trees, and the median is reported: wall seconds and
-CPU seconds (user + system of the child). CPU seconds hold still when other work shares the machine; wall seconds
+first build an index of the seeds (``run seeds``: cold, then warm). Then ``--help``, ``search --help``, ``info``,
+``search`` and ``similar`` (warm: the index, the engine and the caches are there) are run ``--repeat`` times,
+alternating the trees, and the median is reported: wall seconds and CPU seconds (user + system of the child). CPU seconds hold still when other work shares the machine; wall seconds
 do not, so compare wall times only within one run.
 
 Writes benchmarks/results/startup.md.
@@ -29,7 +29,7 @@ from evaldata import EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "startup.md"
-BEFORE = "ec8d20a"  # main before issue 18's start-up work
+BEFORE = "65be117"  # main before issue 18 point 2's import work (search without pandas, FAISS, ONNX Runtime)
 VNTC = EVAL / "vntc" / "vntc_test_1000perclass.jsonl"
 LOAD_ROWS = 100_000
 
@@ -59,7 +59,8 @@ if not (folder / "manifest.json").exists():
     ParagraphIndex(table, vectors, embedder_description=description).save(folder)
 out = {}
 start = time.perf_counter(); index = ParagraphIndex.load(folder); out["load"] = time.perf_counter() - start
-start = time.perf_counter(); index.similar(index.paragraphs["id"].iat[5], k=5)
+pid = index.column("id")[5] if hasattr(index, "column") else index.paragraphs["id"].iat[5]  # not building the frame
+start = time.perf_counter(); index.similar(pid, k=5)
 out["first similar (id lookup)"] = time.perf_counter() - start
 import cluster.topics.persist as persist
 start = time.perf_counter(); fingerprint = persist.index_fingerprint(index); out["fingerprint (hash)"] = time.perf_counter() - start
@@ -82,6 +83,7 @@ out["of which embedding the query"] = embed
 print(json.dumps(out))
 """
 QUERY = "Triều Tiên phóng tên lửa đạn đạo liên lục địa"
+PARAGRAPH = "000_bafd0c5b1fa3f0f2:7"  # a paragraph of seeds/ (ids are derived from the text)
 
 
 def _tree(rev: str, work: Path) -> Path:
@@ -117,6 +119,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each quick command (median reported)")
     parser.add_argument("--load-rows", type=int, default=LOAD_ROWS, help="paragraphs of the index loaded in-process")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     trees = {"after (this tree)": ROOT, f"before ({args.before})": _tree(args.before, work)}
     envs, outs = {}, {}
@@ -136,6 +139,7 @@ def main() -> None:
         "search --help": ["search", "--help"],
         "info": ["info", "{index}"],
         "search": ["search", "{index}", QUERY, "-k", "3"],
+        "similar": ["similar", "{index}", PARAGRAPH, "-k", "3"],
     }
     for name, template in commands.items():
         print(f"{name}...", flush=True)
@@ -153,7 +157,7 @@ def main() -> None:
     lines = [
         "# Command-line start-up", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_name()}; Python {platform.python_version()}. "
-        f"Load average at the end: {os.getloadavg()[0]:.1f}. Produced by `benchmarks/bench_startup.py`; every number "
+        f"Load average (1 min) at the start: {load_at_start:.1f}, at the end: {os.getloadavg()[0]:.1f}. Produced by `benchmarks/bench_startup.py`; every number "
         "below comes from the same run.", "",
         f"Each cell: wall seconds / CPU seconds (user + system), median of {args.repeat} new processes for the quick "
         "commands, one run each for `run seeds` (cold: fresh embedding cache and numba cache, so the engine is built "

@@ -8,14 +8,15 @@ keywords; :func:`topic_history` returns them as a table. Updates and refits
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from cluster.topics.state import FittedTopics
 from embed.errors import InputError
-from embed.read.dates import stored_dates
+
+if TYPE_CHECKING:  # pandas (here and through embed.read.dates) only where used: loading stories needs neither
+    import pandas as pd
 
 __all__ = ["history_entry", "ensure_history", "topic_history", "HISTORY_EVENTS", "HISTORY_COLUMNS", "HISTORY_KEYWORDS"]
 
@@ -31,6 +32,8 @@ def _now() -> str:
 
 def _max_date(table: pd.DataFrame) -> str | None:
     """The latest ``date`` of the paragraphs (ISO text), None when none has one."""
+    from embed.read.dates import stored_dates
+
     if "date" not in table.columns:
         return None
     dates = stored_dates(table["date"]).dropna()
@@ -76,4 +79,6 @@ def topic_history(model: FittedTopics) -> pd.DataFrame:
          "size": int(v["size"]), "keywords": list(v["keywords"])}
         for i, e in enumerate(getattr(model, "history_", None) or []) for t, v in e["topics"].items()
     ]
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS)

@@ -148,7 +148,7 @@ class Workspace:
         """Give the index the saved stories' ``story`` column (for grouped search) without loading the story model
         (and scikit-learn with it); a note when they do not fit the index."""
         saved = self.directory / STORIES_SUBDIR
-        if not (saved / "stories.json").is_file() or "story" in self.index.paragraphs.columns:
+        if not (saved / "stories.json").is_file() or "story" in self.index.column_names:
             return
         from cluster.stories.persist import load_stories, paragraph_stories
 
@@ -157,7 +157,7 @@ class Workspace:
         except ParatopicError as exc:
             self._warn(f"saved stories not used for grouping ({exc})")
             return
-        self.index.paragraphs["story"] = paragraph_stories(stories, self.index.paragraphs)
+        self.index.set_column("story", paragraph_stories(stories, self.index.column("doc_id")))
 
     def _warn(self, message: str) -> None:
         logger.warning("%s", message) if self.notify is None else self.notify(message)

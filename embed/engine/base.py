@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from embed.errors import InputError
 from embed.vectors import unit_rows  # re-exported: embed.engine.base.unit_rows was its home before
@@ -59,12 +58,20 @@ class Embedder(ABC):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        with tqdm(total=len(texts), desc="embedding", unit="para", disable=not show_progress) as bar:
+
+        def run(done: Any) -> np.ndarray:
             for start in range(0, len(texts), self.batch_size):
                 batch = texts[start : start + self.batch_size]
                 out[start : start + len(batch)] = unit_rows(self._encode(batch, is_query=is_query))
-                bar.update(len(batch))
-        return out
+                done(len(batch))
+            return out
+
+        if not show_progress:  # no bar, and no tqdm to import (a query in a new process)
+            return run(lambda n: None)
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(texts), desc="embedding", unit="para") as bar:
+            return run(bar.update)
 
     def describe(self) -> dict[str, Any]:
         """What an index records about this embedder (JSON-serialisable)."""

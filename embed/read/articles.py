@@ -21,6 +21,7 @@ from typing import Any, Union
 import pandas as pd
 
 from embed.errors import InputError
+from embed.names import PARAGRAPH_COLUMNS
 from embed.read.dates import is_missing, normalize_dates
 from embed.read.hygiene import flag_paragraphs
 from embed.read.text import normalize_text, split_paragraphs, text_hash
@@ -32,19 +33,6 @@ logger = logging.getLogger(__name__)
 Source = Union[str, Path, pd.DataFrame, Sequence[str]]  # noqa: UP007 - a runtime alias on 3.10
 
 #: Columns every paragraph table has, in this order; metadata columns follow.
-PARAGRAPH_COLUMNS = [
-    "id",
-    "doc_id",
-    "position",
-    "title",
-    "text",
-    "text_hash",
-    "n_chars",
-    "source_file",
-    "boilerplate",
-    "boilerplate_reason",
-    "duplicate_of",
-]
 TABLE_SUFFIXES = {".jsonl", ".json", ".csv", ".parquet"}
 TEXT_SUFFIXES = {".txt", ".md"}
 #: Largest input file read whole (``$PARATOPIC_MAX_FILE_BYTES`` overrides): a JSON Lines

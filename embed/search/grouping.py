@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from embed.errors import InputError
 from embed.names import DUPLICATE_MODES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DUPLICATE_MODES", "NEAR_DUPLICATE_THRESHOLD", "STORY_THRESHOLD", "STORY_COLUMN", "GroupingRule",
            "grouping_rule", "story_labels", "HitPicker"]
@@ -79,6 +82,8 @@ def grouping_rule(
 def story_labels(paragraphs: pd.DataFrame) -> np.ndarray | None:
     """Each row's story label as an object array (None where unlabelled), or
     None when the table has no :data:`STORY_COLUMN`."""
+    import pandas as pd
+
     if STORY_COLUMN not in paragraphs.columns:
         return None
     column = paragraphs[STORY_COLUMN]

@@ -11,16 +11,14 @@ inverted-list indexes filter during the search.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-import faiss
 import numpy as np
-import pandas as pd
 
 from embed.errors import InputError
 from embed.search import grouping
-from embed.search.results import RESULT_COLUMNS, SearchResults
+from embed.search.results import SearchResults
 
 __all__ = ["RowFilter", "row_filter", "ranked", "search_block", "numpy_top", "results_table", "search_params",
            "FAISS_BATCH_FROM", "FAISS_BATCH_MAX_VECTORS"]
@@ -29,31 +27,44 @@ __all__ = ["RowFilter", "row_filter", "ranked", "search_block", "numpy_top", "re
 #: through numpy; above FAISS_BATCH_MAX_VECTORS numpy measured faster for batches too.
 FAISS_BATCH_FROM = 16
 FAISS_BATCH_MAX_VECTORS = 200_000
+#: Values of one column at some rows: ``(column, rows) ->`` one value per row (story labels for the story column).
+ValuesAt = Callable[[str, np.ndarray], np.ndarray]
 
 
-@dataclass(frozen=True)
 class RowFilter:
-    """The rows search may return by default (not boilerplate, not duplicates) and a FAISS selector over them."""
+    """The rows search may return by default (not boilerplate, not duplicates) and a FAISS selector over them
+    (made when first asked for: exact search filters afterwards and needs none)."""
 
-    allowed: np.ndarray  #: bool per row
-    selector: Any  #: ``faiss.IDSelectorBitmap`` over ``allowed``
-    bitmap: np.ndarray  #: the selector's bits; kept here because the selector does not own them
+    def __init__(self, allowed: np.ndarray) -> None:
+        self.allowed = allowed  #: bool per row
+        #: the selector's bits; kept here because the selector does not own them
+        self.bitmap = np.packbits(allowed, bitorder="little")
+        self._selector: Any = None
+
+    @property
+    def selector(self) -> Any:
+        """``faiss.IDSelectorBitmap`` over :attr:`allowed`."""
+        if self._selector is None:
+            import faiss
+
+            self._selector = faiss.IDSelectorBitmap(len(self.allowed), faiss.swig_ptr(self.bitmap))
+        return self._selector
 
 
-def row_filter(paragraphs: pd.DataFrame) -> RowFilter:
-    """The :class:`RowFilter` of a paragraph table."""
-    allowed = ~(paragraphs["boilerplate"].to_numpy(bool) | paragraphs["duplicate_of"].notna().to_numpy())
-    bitmap = np.packbits(allowed, bitorder="little")
-    return RowFilter(allowed, faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)), bitmap)
+def row_filter(boilerplate: np.ndarray, duplicate: np.ndarray) -> RowFilter:
+    """The :class:`RowFilter` of a paragraph table's boilerplate and duplicate flags (bools per row)."""
+    return RowFilter(~(np.asarray(boilerplate, dtype=bool) | np.asarray(duplicate, dtype=bool)))
 
 
 def ranked(
-    paragraphs: pd.DataFrame,
+    values_at: ValuesAt,
+    columns: list[str],
     vectors: np.ndarray,
-    index: faiss.Index,
+    index: Callable[[], Any],
     flags: RowFilter,
     queries: np.ndarray,
     *,
+    exact: bool,
     k: int,
     include_flagged: bool,
     rule: grouping.GroupingRule,
@@ -62,37 +73,39 @@ def ranked(
 ) -> list[list[tuple[int, float, int]]]:
     """Per query, ``(row, score, leader position)`` of the hits to show (``embed.search.grouping.HitPicker``).
 
-    ``paragraphs``, ``vectors`` and ``index`` are an index's rows, ``flags`` its :class:`RowFilter`;
-    ``exclude`` holds per query rows never returned, ``other_doc`` a document id whose rows are skipped (or None).
+    ``values_at`` reads an index's paragraph table (whose columns are ``columns``), ``vectors`` are its rows'
+    vectors, ``index()`` gives its FAISS index (only asked for when needed), ``exact`` says it is a flat one,
+    ``flags`` is its :class:`RowFilter`; ``exclude`` holds per query rows never returned, ``other_doc`` a
+    document id whose rows are skipped (or None).
     """
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}")
-    n = len(paragraphs)
-    allowed, selector = flags.allowed, flags.selector
+    n = len(vectors)
+    allowed = flags.allowed
+    filtered = not include_flagged
     if include_flagged:
-        allowed, selector = np.ones(n, dtype=bool), None
+        allowed = np.ones(n, dtype=bool)
     # Exact search runs fastest as one BLAS product without a selector
     # (a selector made FAISS flat 5x slower): filter afterwards instead,
     # fetching enough rows for the share that survives the filter.
     # Graph and inverted-list indexes filter during the search.
-    if isinstance(index, faiss.IndexFlat):
-        selector = None
+    if exact:
+        filtered = False
     n_allowed = int(allowed.sum())
     share = max(n_allowed / max(n, 1), 0.02)
-    # Only the candidate rows' document ids and story labels are taken from the (Arrow-backed) table, once per
-    # block: converting whole columns cost ~200 ms of a search at 1M rows.
-    doc_column = paragraphs["doc_id"] if any(d is not None for d in other_doc) else None
+    # Only the candidate rows' document ids and story labels are read from the table, once per block:
+    # converting whole columns cost ~200 ms of a search at 1M rows.
+    want_docs = any(d is not None for d in other_doc)
     out: list[list[tuple[int, float, int]]] = [[] for _ in range(len(queries))]
     pending = list(range(len(queries)))
-    limit = n if selector is None else n_allowed
-    fetch = min(limit, int(math.ceil((k * 3 + 10) / (share if selector is None else 1.0))))
-    story_table = paragraphs[[grouping.STORY_COLUMN]] if rule.mode == "group" and (
-        grouping.STORY_COLUMN in paragraphs.columns) else None
+    limit = n if not filtered else n_allowed
+    fetch = min(limit, int(math.ceil((k * 3 + 10) / (share if not filtered else 1.0))))
+    with_stories = rule.mode == "group" and grouping.STORY_COLUMN in columns
     while pending and fetch > 0:
-        scores, rows = search_block(index, vectors, queries[pending], fetch, selector)
-        candidates = np.unique(rows[rows >= 0])
-        doc_ids = _at_rows(doc_column, candidates, n)
-        stories = None if story_table is None else _at_rows(story_table, candidates, n)
+        scores, rows = _top(index, exact, vectors, queries[pending], fetch, flags.selector if filtered else None)
+        candidates = _sorted_unique(rows[rows >= 0])
+        doc_ids = _spread(values_at("doc_id", candidates), candidates, n) if want_docs else None
+        stories = _spread(values_at(grouping.STORY_COLUMN, candidates), candidates, n) if with_stories else None
         still = []
         for qi, row_scores, row_ids in zip(pending, scores, rows):
             pick = grouping.HitPicker(rule, k, vectors, asked=queries[qi] if exclude[qi] else None, stories=stories)
@@ -111,23 +124,32 @@ def ranked(
     return out
 
 
-def _at_rows(column: pd.Series | pd.DataFrame | None, rows: np.ndarray, n: int) -> np.ndarray | None:
-    """An object array of ``n`` entries holding ``column``'s values at ``rows`` (None elsewhere); a one-column
-    frame gives its story labels (``embed.search.grouping.story_labels``). None for no column."""
-    if column is None:
-        return None
+def _sorted_unique(rows: np.ndarray) -> np.ndarray:
+    """``np.unique(rows)``, without the ``numpy.ma`` import ``np.unique`` costs a new process."""
+    rows = np.sort(rows.ravel())
+    return rows[np.concatenate(([True], rows[1:] != rows[:-1]))] if len(rows) else rows
+
+
+def _spread(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """An object array of ``n`` entries holding ``values`` at ``rows`` (None elsewhere)."""
     out = np.full(n, None, dtype=object)
-    if isinstance(column, pd.DataFrame):
-        labels = grouping.story_labels(column.iloc[rows])
-        out[rows] = labels
-    else:
-        out[rows] = column.iloc[rows].to_numpy(dtype=object)
+    out[rows] = values
     return out
 
 
-def search_params(index: faiss.Index, selector: Any, k: int) -> Any:
+def _top(index: Callable[[], Any], exact: bool, vectors: np.ndarray, queries: np.ndarray, fetch: int, selector: Any
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`search_block`, without asking for a flat index's FAISS structure where numpy answers."""
+    if exact and not (len(queries) >= FAISS_BATCH_FROM and len(vectors) <= FAISS_BATCH_MAX_VECTORS):
+        return _numpy_blocks(vectors, np.ascontiguousarray(queries, dtype=np.float32), fetch)
+    return search_block(index(), vectors, queries, fetch, selector)
+
+
+def search_params(index: Any, selector: Any, k: int) -> Any:
     """FAISS search parameters for ``index`` with an ID ``selector`` (or None): HNSW searches at least
     ``2k`` candidates, IVF probes the index's own ``nprobe`` lists."""
+    import faiss
+
     if isinstance(index, faiss.IndexHNSW):
         return faiss.SearchParametersHNSW(sel=selector, efSearch=max(64, 2 * k))
     if isinstance(index, faiss.IndexIVF):
@@ -135,7 +157,7 @@ def search_params(index: faiss.Index, selector: Any, k: int) -> Any:
     return faiss.SearchParameters(sel=selector) if selector is not None else None
 
 
-def search_block(index: faiss.Index, vectors: np.ndarray, queries: np.ndarray, fetch: int, selector: Any
+def search_block(index: Any, vectors: np.ndarray, queries: np.ndarray, fetch: int, selector: Any
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Top ``fetch`` (scores, rows) per query.
 
@@ -147,11 +169,17 @@ def search_block(index: faiss.Index, vectors: np.ndarray, queries: np.ndarray, f
     faster again). HNSW and IVF always go through FAISS,
     filtering with ``selector`` during the search.
     """
+    import faiss
+
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     if not isinstance(index, faiss.IndexFlat):
         return index.search(queries, fetch, params=search_params(index, selector, fetch))
     if len(queries) >= FAISS_BATCH_FROM and len(vectors) <= FAISS_BATCH_MAX_VECTORS:
         return index.search(queries, fetch)
+    return _numpy_blocks(vectors, queries, fetch)
+
+
+def _numpy_blocks(vectors: np.ndarray, queries: np.ndarray, fetch: int) -> tuple[np.ndarray, np.ndarray]:
     blocks = [numpy_top(vectors, queries[start : start + 64], fetch) for start in range(0, len(queries), 64)]
     return np.vstack([b[0] for b in blocks]), np.vstack([b[1] for b in blocks])
 
@@ -168,17 +196,16 @@ def numpy_top(vectors: np.ndarray, queries: np.ndarray, fetch: int) -> tuple[np.
     return np.take_along_axis(top_scores, order, axis=1), np.take_along_axis(top, order, axis=1)
 
 
-def results_table(paragraphs: pd.DataFrame, queries: list[str], rows: list[list[tuple[int, float, int]]]
-                  ) -> SearchResults:
-    """The :class:`SearchResults` of :func:`ranked`'s hits (``queries``: what each was asked with)."""
+def results_table(rows_at: Callable[[list[int]], dict[str, Any]], queries: list[str],
+                  rows: list[list[tuple[int, float, int]]]) -> SearchResults:
+    """The :class:`SearchResults` of :func:`ranked`'s hits (``queries``: what each was asked with);
+    ``rows_at(rows)`` gives the columns ``id``, ``doc_id``, ``title``, ``text``, ``boilerplate`` (bools) and
+    ``duplicate_of`` of those rows of the paragraph table, as arrays."""
     flat = [(query, rank, row, score, leader + 1) for query, hits in zip(queries, rows)
             for rank, (row, score, leader) in enumerate(hits, start=1)]
-    take = paragraphs.iloc[[f[2] for f in flat]] if flat else paragraphs.iloc[[]]
-    frame = pd.DataFrame({
+    take = rows_at([f[2] for f in flat])
+    return SearchResults.from_columns({
         "query": [f[0] for f in flat], "rank": [f[1] for f in flat], "score": [f[3] for f in flat],
         "group": [f[4] for f in flat], "is_group_leader": [f[1] == f[4] for f in flat],
-        "id": take["id"].to_numpy(), "doc_id": take["doc_id"].to_numpy(), "title": take["title"].to_numpy(),
-        "text": take["text"].to_numpy(), "boilerplate": take["boilerplate"].to_numpy(bool),
-        "duplicate_of": take["duplicate_of"].to_numpy(),
+        **{c: take[c] for c in ("id", "doc_id", "title", "text", "boilerplate", "duplicate_of")},
     })
-    return SearchResults(frame[RESULT_COLUMNS])

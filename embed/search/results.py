@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SearchResults", "RESULT_COLUMNS"]
 
@@ -32,11 +33,47 @@ class SearchResults:
     every hit of a search that does not group).
     """
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        frame = frame.reset_index(drop=True)
-        if "group" not in frame.columns:  # a table of ungrouped hits
-            frame = frame.assign(group=frame["rank"], is_group_leader=True)
-        self._frame = frame[RESULT_COLUMNS]
+    def __init__(self, frame: pd.DataFrame | None = None, *, columns: dict[str, Sequence[Any]] | None = None) -> None:
+        self._frame_: pd.DataFrame | None = None
+        self._columns: dict[str, Sequence[Any]] | None = None
+        self._records: list[dict[str, Any]] | None = None
+        if frame is not None:
+            frame = frame.reset_index(drop=True)
+            if "group" not in frame.columns:  # a table of ungrouped hits
+                frame = frame.assign(group=frame["rank"], is_group_leader=True)
+            self._frame_ = frame[RESULT_COLUMNS]
+        elif columns is not None:
+            missing = [c for c in RESULT_COLUMNS if c not in columns]
+            if missing:
+                raise ValueError(f"results need the columns {RESULT_COLUMNS}; missing {missing}")
+            self._columns = dict(columns)
+        else:
+            raise ValueError("give the hits as a DataFrame or as columns")
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, Sequence[Any]]) -> SearchResults:
+        """Results from :data:`RESULT_COLUMNS` given as lists or arrays of one value per hit; the DataFrame
+        (``pd.DataFrame(columns)``) is built only when asked for, so that showing them needs no pandas."""
+        return cls(columns=columns)
+
+    @property
+    def _frame(self) -> pd.DataFrame:
+        if self._frame_ is None:
+            import pandas as pd
+
+            self._frame_ = pd.DataFrame(self._columns)[RESULT_COLUMNS]
+        return self._frame_
+
+    @property
+    def _hits(self) -> list[dict[str, Any]]:
+        """Every hit as a record of Python values, as ``DataFrame.to_dict("records")`` gives them."""
+        if self._records is None:
+            if self._columns is None:
+                self._records = self._frame.to_dict("records")
+            else:
+                values = [[_native(v) for v in self._columns[c]] for c in RESULT_COLUMNS]
+                self._records = [dict(zip(RESULT_COLUMNS, row)) for row in zip(*values)]
+        return self._records
 
     def to_frame(self) -> pd.DataFrame:
         """The hits as a new DataFrame."""
@@ -45,7 +82,7 @@ class SearchResults:
     @property
     def queries(self) -> list[str]:
         """The queries, in the order they were asked."""
-        return list(dict.fromkeys(self._frame["query"]))
+        return list(dict.fromkeys(hit["query"] for hit in self._hits))
 
     def for_query(self, query: str) -> SearchResults:
         """Only the hits of one query."""
@@ -57,7 +94,7 @@ class SearchResults:
 
     def groups(self, query: str) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         """One query's groups in order: ``(leader, members)`` hit records."""
-        hits = self._frame[self._frame["query"] == query].to_dict("records")
+        hits = [hit for hit in self._hits if hit["query"] == query]
         members: dict[int, list[dict[str, Any]]] = {}
         for hit in hits:
             if not hit["is_group_leader"]:
@@ -79,10 +116,10 @@ class SearchResults:
     @property
     def ids(self) -> list[str]:
         """Paragraph ids of all hits, in order."""
-        return self._frame["id"].tolist()
+        return [hit["id"] for hit in self._hits]
 
     def __len__(self) -> int:
-        return len(self._frame)
+        return len(self._hits) if self._frame_ is None else len(self._frame_)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self._frame.to_dict("records"))
@@ -161,6 +198,11 @@ def more_label(leader: dict[str, Any], members: list[dict[str, Any]]) -> str:
     if same:
         where.append("the same document")
     return f"+{len(members)} more from {' and '.join(where)}"
+
+
+def _native(value: Any) -> Any:
+    """A numpy scalar as the Python value ``to_dict`` gives for it; other values as they are."""
+    return value.item() if hasattr(value, "item") and type(value).__module__ == "numpy" else value
 
 
 def _short(text: str, width: int) -> str:

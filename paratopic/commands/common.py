@@ -6,11 +6,11 @@ from __future__ import annotations
 import errno
 import functools
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -79,6 +79,14 @@ def os_error_message(exc: OSError, target: Path | None = None) -> str:
     return f"{paths + ': ' if paths else ''}{cause}{f' [{code}]' if code else ''}{f'; {hint}' if hint else ''}"
 
 
+def _exits() -> tuple[type[BaseException], ...]:
+    """What :func:`guarded` lets through: typer's exits, and click's when click is loaded (only then can a command
+    raise one; it is not imported for that, as typer does not need it)."""
+    click = sys.modules.get("click")
+    extra = (click.exceptions.Exit, click.exceptions.Abort, click.ClickException) if click is not None else ()
+    return (typer.Exit, typer.Abort, *extra)
+
+
 def guarded(command: F) -> F:
     """Run a command so that every failure is one line on stderr and a non-zero exit, never a traceback:
     paratopic's errors and bad values (exit 1), OSErrors with their path and cause (exit 1), an
@@ -89,7 +97,7 @@ def guarded(command: F) -> F:
         depth = len(writing)
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except _exits():
             raise
         except (ParatopicError, ValueError) as exc:
             raise fail(exc) from None

