@@ -1,24 +1,26 @@
 """Where the explorer's time goes: server start in phases, one search in parts (issue 20, point 7).
 
-    python benchmarks/serve_breakdown.py DIR [DIR ...] [--queries 60] [--starts 3]
+    python benchmarks/serve_breakdown.py DIR [DIR ...] [--queries 60] [--starts 3] [--tree CHECKOUT]
 
 Start (each in a fresh interpreter, ``--starts`` times, medians): the command line's imports (``paratopic.cli``),
 the web stack (``paratopic.serve``: FastAPI, uvicorn, Jinja), opening the index (``ParagraphIndex.load``, with the
 modules it imports), the topics and the stories (``Workspace.load_topics`` / ``load_stories``), building the app
 (``create_app``), then the first search (the query embedder loads). The phases run in the order ``paratopic
-serve`` runs them one after the other, so a module two phases share is counted in the first; ``paratopic serve``
-itself may overlap some of them (``paratopic.serve.server.open_and_import``), which the last column shows.
+serve`` runs them, so a module two phases share is counted in the first.
 
 Search (one process, warm, ``--queries`` ViMs titles, none repeated, k=10, medians and p95 in ms): embedding
-the query (the index's own embedder), the top-k (``embed.search.ranking.ranked``: the FAISS or numpy search and
-the hit picking and grouping), building the result table (``results_table``), the explorer's records
-(``Explorer.search`` less ``ParagraphIndex.search``), JSON (the response body as the app sends it), and the whole
-``/api/search`` through the ASGI app in process (Starlette's TestClient), for the total.
+the query (the index's own embedder, as ``ParagraphIndex.search`` does), the top-k (``embed.search.ranking.ranked``:
+the FAISS or numpy search and the hit picking and grouping), building the result table (``results_table``), the
+whole ``ParagraphIndex.search``, the whole ``Explorer.search`` (the explorer's records included), JSON (its body,
+``json.dumps``), and ``/api/search`` through the ASGI app in process (Starlette's TestClient; another query).
+
+``--tree``: the checkout whose code is measured (default: this one), e.g. a worktree of main for "before".
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -30,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+if "--tree" in sys.argv:  # the code measured comes from that checkout (read before argparse: imports need it)
+    REPO = Path(sys.argv[sys.argv.index("--tree") + 1]).resolve()
 sys.path.insert(0, str(REPO))
 
 START_SCRIPT = r"""
@@ -67,19 +71,8 @@ t["first search"] = time.perf_counter() - s
 print(json.dumps(t))
 """
 
-OVERLAP_SCRIPT = r"""
-import json, sys, time
-t0 = time.perf_counter()
-import paratopic.cli  # noqa: F401
-from paratopic.serve.server import open_and_import
-ws, create_app = open_and_import(sys.argv[1])
-app = create_app(ws)
-print(json.dumps({"paratopic serve's own order": time.perf_counter() - t0}))
-"""
-
-
 def _run(script: str, folder: Path) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}  # --tree's
     done = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=True,
                           cwd=REPO, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -88,22 +81,14 @@ def _run(script: str, folder: Path) -> dict[str, float]:
 def start_phases(folder: Path, starts: int) -> dict[str, float]:
     """Median seconds of each start phase over ``starts`` fresh interpreters."""
     runs = [_run(START_SCRIPT, folder) for _ in range(starts)]
-    out = {name: round(statistics.median(r[name] for r in runs), 2) for name in runs[0]}
-    try:
-        import paratopic.serve.server as server
-
-        if hasattr(server, "open_and_import"):
-            overlap = [_run(OVERLAP_SCRIPT, folder) for _ in range(starts)]
-            name = next(iter(overlap[0]))
-            out[name] = round(statistics.median(r[name] for r in overlap), 2)
-    except ImportError:
-        pass
-    return out
+    return {name: round(statistics.median(r[name] for r in runs), 2) for name in runs[0]}
 
 
 def search_parts(folder: Path, n_queries: int) -> dict[str, float]:
     """Median (and p95) ms of each part of one search over ``n_queries`` queries, after 10 warm-up ones."""
-    from bench_serve import queries
+    from bench_serve import queries  # it puts this checkout first on sys.path: --tree's goes first again
+
+    sys.path.insert(0, str(REPO))
     from starlette.testclient import TestClient
 
     from cluster.workspace import Workspace
@@ -112,6 +97,8 @@ def search_parts(folder: Path, n_queries: int) -> dict[str, float]:
     from paratopic.serve.app import create_app
     from paratopic.serve.views import Explorer
 
+    assert Path(Explorer.__module__ and sys.modules[Explorer.__module__].__file__).is_relative_to(REPO)
+
     ws = Workspace.open(folder)
     index = ws.index
     explorer = Explorer(ws)
@@ -119,14 +106,23 @@ def search_parts(folder: Path, n_queries: int) -> dict[str, float]:
     flags = row_filter(index.paragraphs)
     rule = grouping.grouping_rule("group", None, grouping.NEAR_DUPLICATE_THRESHOLD, grouping.STORY_THRESHOLD)
     texts = queries(10 + n_queries * 2)
+    onnx = "engine" in inspect.signature(index.embedder.embed_queries).parameters  # --query-engine onnx exists
     for text in texts[:10]:
         client.get("/api/search", params={"q": text, "k": 10})
-    parts: dict[str, list[float]] = {k: [] for k in ("embed", "top-k + grouping", "result table", "explorer records",
-                                                     "JSON", "ParagraphIndex.search", "/api/search in process")}
+        if onnx:
+            index.embedder.embed_queries([text], engine="onnx")  # its tokenizer and session load here
+    parts: dict[str, list[float]] = {k: [] for k in ("embed", *(["embed, onnx engine"] if onnx else []),
+                                                     "top-k + grouping", "result table",
+                                                     "ParagraphIndex.search", "Explorer.search", "JSON",
+                                                     "/api/search in process")}
     for text, other in zip(texts[10 : 10 + n_queries], texts[10 + n_queries :]):
         t = time.perf_counter()
         vector = index.embedder.embed_queries([text])
         parts["embed"].append(time.perf_counter() - t)
+        if onnx:
+            t = time.perf_counter()
+            index.embedder.embed_queries([text], engine="onnx")
+            parts["embed, onnx engine"].append(time.perf_counter() - t)
         t = time.perf_counter()
         rows = ranked(index.paragraphs, index.vectors, index.faiss_index, flags, vector, k=10, include_flagged=False,
                       rule=rule, exclude=[set()], other_doc=[None])
@@ -136,11 +132,10 @@ def search_parts(folder: Path, n_queries: int) -> dict[str, float]:
         parts["result table"].append(time.perf_counter() - t)
         t = time.perf_counter()
         index.search(text, k=10)
-        whole = time.perf_counter() - t
-        parts["ParagraphIndex.search"].append(whole)
+        parts["ParagraphIndex.search"].append(time.perf_counter() - t)
         t = time.perf_counter()
         body = explorer.search(text, 10)
-        parts["explorer records"].append(max(0.0, time.perf_counter() - t - whole))
+        parts["Explorer.search"].append(time.perf_counter() - t)
         t = time.perf_counter()
         json.dumps(body, ensure_ascii=False)
         parts["JSON"].append(time.perf_counter() - t)
@@ -152,7 +147,7 @@ def search_parts(folder: Path, n_queries: int) -> dict[str, float]:
         ms = np.array(values) * 1000
         out[f"{name} p50"] = round(float(np.median(ms)), 1)
         out[f"{name} p95"] = round(float(np.percentile(ms, 95)), 1)
-    out["embedder"] = index.embedder_description.get("backend")
+    out["index's embedder"] = index.embedder_description.get("backend")
     return out
 
 
@@ -163,6 +158,7 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--no-start", action="store_true")
     parser.add_argument("--no-search", action="store_true")
+    parser.add_argument("--tree", type=Path, default=REPO, help="the checkout to measure (default: this one)")
     args = parser.parse_args()
     import pandas as pd
 

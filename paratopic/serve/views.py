@@ -225,7 +225,7 @@ class Explorer:
         return {
             "directory": str(self.workspace.directory),
             "paragraphs": len(index),
-            "documents": int(index.paragraphs["doc_id"].nunique()),
+            "documents": self._documents(),
             "model": index.model_id,
             "index_kind": index.kind,
             "generation": index.generation,
@@ -235,6 +235,10 @@ class Explorer:
             "notes": list(self.workspace.notes),
             "sources": self.sources(),
         }
+
+    @functools.cache  # noqa: B019 - as sources()
+    def _documents(self) -> int:
+        return int(self.index.paragraphs["doc_id"].nunique())
 
     @functools.cache  # noqa: B019 - one Explorer per app, alive as long as it: the index in memory never changes
     def sources(self) -> list[str]:
