@@ -127,3 +127,22 @@ def test_opening_saved_topics_and_stories_imports_no_scikit_learn(workspace):
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_served_socket_sends_without_delay():
+    """Nagle's algorithm off on every connection (asyncio does it for TCP-protocol sockets, the listener passes it
+    on): with it on, each keep-alive answer waited 40 ms for the client's delayed ACK."""
+    import socket
+
+    from paratopic.serve.server import bind
+
+    with bind("127.0.0.1", 0) as server:
+        assert server.proto == socket.IPPROTO_TCP
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        with socket.create_connection(server.getsockname()[:2]) as client:
+            client.sendall(b"x")
+            conn, _ = server.accept()
+            with conn:
+                assert conn.proto == socket.IPPROTO_TCP  # what asyncio checks before it sets TCP_NODELAY itself
+                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                assert conn.recv(1) == b"x"

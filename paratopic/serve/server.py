@@ -30,9 +30,18 @@ def is_local(host: str) -> bool:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port`` (port 0: a free one)."""
+    """A listening TCP socket on ``host:port`` (port 0: a free one) whose connections send without delay.
+
+    ``socket.create_server`` makes a socket of protocol 0, and asyncio turns Nagle's algorithm off (TCP_NODELAY) only
+    on connections of a socket whose protocol says TCP: with it on, every answer after a connection's first waited
+    for the client's delayed ACK between uvicorn's two writes (headers, body), 40 ms on Linux, so a keep-alive
+    search took 40 ms more than its work. The same descriptor is wrapped as ``IPPROTO_TCP``, and the listening socket
+    gets TCP_NODELAY too (Linux and the BSDs copy it to accepted sockets)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host.strip("[]"), port), family=family, backlog=128)
+    made = socket.create_server((host.strip("[]"), port), family=family, backlog=128)
+    sock = socket.socket(made.family, made.type, socket.IPPROTO_TCP, fileno=made.detach())
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def url_of(sock: socket.socket) -> str:
