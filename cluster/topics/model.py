@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 import cluster.topics.views as views
 from cluster.errors import check_fitted
+from cluster.estimator import Estimator
 from cluster.topics.context import with_article_context
 from cluster.topics.describe import compute_keywords
 from cluster.topics.direct import DIRECT_MAX_OUTLIERS
@@ -60,7 +60,7 @@ __all__ = ["TopicModel", "TOPIC_INFO_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
-class TopicModel(BaseEstimator):
+class TopicModel(Estimator):
     """Topics of a :class:`embed.ParagraphIndex`, in the scikit-learn style.
 
     Every parameter left at ``None`` adapts to the number of paragraphs
@@ -479,7 +479,7 @@ class TopicModel(BaseEstimator):
         return model
 
     # --------------------------------------------------------------- display
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (BaseEstimator's signature)
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:  # noqa: N803 (scikit-learn's BaseEstimator's signature)
         if not hasattr(self, "labels_"):
             return "TopicModel(unfitted)"
         if not self.n_topics_:

