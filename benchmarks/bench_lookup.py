@@ -485,7 +485,7 @@ def bench_paragraph_index(queries: list[str], n_queries: int) -> tuple[str, dict
     t_embed = _time_each(lambda q: embedder.embed_queries([q]), qs)
     vecs = embedder.embed_queries(qs)
     ranked = _time_each(
-        lambda i: index._ranked(vecs[i : i + 1], k=K, include_flagged=False, rule=grouping_rule("group"),
+        lambda i: index.ranked_rows(vecs[i : i + 1], k=K, include_flagged=False, rule=grouping_rule("group"),
                                 exclude=[set()], other_doc=[None]),
         list(range(len(qs))),
     )

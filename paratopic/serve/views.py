@@ -17,7 +17,6 @@ import pandas as pd
 
 from embed.read.dates import stored_dates
 from embed.search import grouping
-from embed.search.ranking import RowFilter, ranked, row_filter
 from paratopic.serve.changes import date_span, new_since, story_timeline
 from paratopic.serve.mapdata import MAP_BUDGET, MAX_MAP_POINTS, encode, sample_rows, topic_labels
 from paratopic.serve.querying import QUERY_CACHE, QUERY_ENGINES, leaders_and_members, query_vectors
@@ -260,9 +259,8 @@ class Explorer:
         self._check_filters(filters)
         fetch = min(max(FILTERED_FETCH, k), len(self.index)) if filters.active else k
         with self._lock:
-            rows = ranked(self.index.paragraphs, self.index.vectors, self.index.faiss_index, self._flags,
-                          self._query_vector(q), k=fetch, include_flagged=include_flagged, rule=self._rule,
-                          exclude=[set()], other_doc=[None])[0]
+            rows = self.index.ranked_rows(self._query_vector(q), k=fetch, include_flagged=include_flagged,
+                                          rule=self._rule)[0]
         return {"query": q, "k": k, "groups": self._grouped_rows(leaders_and_members(rows), k, filters)}
 
     @functools.lru_cache(maxsize=QUERY_CACHE)  # noqa: B019 - as sources(); a query asked again (a page, a filter) is not embedded again
@@ -270,10 +268,6 @@ class Explorer:
         """The query's vector, ``(1, dim)``: what :meth:`embed.ParagraphIndex.search` embeds, from the index's own
         embedder (:func:`query_vectors`)."""
         return query_vectors(self.index.embedder, [q], self.query_engine)
-
-    @functools.cached_property
-    def _flags(self) -> RowFilter:
-        return row_filter(self.index.paragraphs)
 
     def similar(self, paragraph_id: str, k: int = 10, other_documents: bool = True) -> dict[str, Any]:
         check_k(k)
