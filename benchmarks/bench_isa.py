@@ -252,8 +252,8 @@ def write_report(work: Path, names: list[str], reference: dict, sets: dict, args
         f"Texts: all {len(sets['seeds'])} seed paragraphs, the first {len(sets['XQuAD-vi'])} XQuAD-vi passages, "
         f"{len(sets['VNTC'])} VNTC texts (shuffled with seed 0, first 600 characters); the emulated rows take the first "
         f"{args.emulated_seeds} seed paragraphs ({args.control_seeds} for the s8 control) and the first "
-        f"{args.emulated_sample} XQuAD-vi and VNTC texts (n in each cell; `tests/test_engine.py -k seeds` under the "
-        "same emulator covers all the seed paragraphs). 'u8s8 / u8u8 exact': ONNX Runtime's `MatMulInteger` on 255 x 127 / 255 x 255 over 256 terms in "
+        f"{args.emulated_sample} XQuAD-vi and VNTC texts (n in each cell: emulation runs at ~1 token/s "
+        "on a shared machine). 'u8s8 / u8u8 exact': ONNX Runtime's `MatMulInteger` on 255 x 127 / 255 x 255 over 256 terms in "
         "that process. 'min cos to first row': the lowest cosine between that path's vectors and the first row's. "
         "tok/s is only a sanity figure (emulation is ~500x slower; the machine is shared).", "",
         pd.DataFrame(rows).fillna("").to_markdown(index=False, disable_numparse=True), "",
