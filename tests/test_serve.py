@@ -53,16 +53,21 @@ def _corpus(folder: Path) -> Path:
     return path
 
 
+def _run_corpus(folder: Path) -> Path:
+    """`paratopic run` over :func:`_corpus` in ``folder``; the folder it wrote."""
+    out = folder / "out"
+    result = CliRunner().invoke(cli, ["run", str(_corpus(folder)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The folder `paratopic run` wrote, and a TestClient on the explorer over it."""
     from cluster.workspace import Workspace
     from paratopic.serve import create_app
 
-    folder = tmp_path_factory.mktemp("serve")
-    out = folder / "out"
-    result = CliRunner().invoke(cli, ["run", str(_corpus(folder)), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    out = _run_corpus(tmp_path_factory.mktemp("serve"))
     workspace = Workspace.open(out)
     with TestClient(create_app(workspace), raise_server_exceptions=False) as client:
         yield out, workspace, client

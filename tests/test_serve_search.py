@@ -14,7 +14,7 @@ from conftest import HWASONG, REPO
 from typer.testing import CliRunner
 
 pytest.importorskip("fastapi")
-from test_serve import QUERY, _corpus  # noqa: E402
+from test_serve import QUERY, _run_corpus  # noqa: E402
 
 from paratopic.cli import app as cli  # noqa: E402
 
@@ -25,11 +25,7 @@ QUERIES = [QUERY, "Hà Nội hội nghị thượng đỉnh", "North Korea missi
 def workspace(tmp_path_factory):
     from cluster.workspace import Workspace
 
-    folder = tmp_path_factory.mktemp("serve-search")
-    out = folder / "out"
-    result = CliRunner().invoke(cli, ["run", str(_corpus(folder)), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return Workspace.open(out)
+    return Workspace.open(_run_corpus(tmp_path_factory.mktemp("serve-search")))
 
 
 def _as_index_groups(index, query: str, k: int, include_flagged: bool) -> list:
@@ -74,16 +70,16 @@ def test_query_engines_same_model_and_the_default_is_paragraph_index_search(work
 
     embedder = workspace.index.embedder
     assert isinstance(embedder, OnnxE5Embedder)
-    default = query_vectors(embedder, [QUERY])
+    default = query_vectors(workspace.index, [QUERY])
     assert np.array_equal(default, embedder.embed_queries([QUERY]))  # what ParagraphIndex.search embeds
     assert not default.flags.writeable  # cached and shared: nobody may change it
-    onnx = query_vectors(embedder, [QUERY], "onnx")
+    onnx = query_vectors(workspace.index, [QUERY], "onnx")
     assert not np.array_equal(onnx, default)  # another engine ...
     assert float(onnx[0] @ default[0]) >= 0.999  # ... on the same model
     fast = Explorer(workspace, query_engine="onnx").search(QUERY, 3)
     assert fast["groups"][0]["id"] in HWASONG
     with pytest.raises(ValueError, match="query engine"):
-        query_vectors(embedder, [QUERY], "gpu")
+        query_vectors(workspace.index, [QUERY], "gpu")
     with pytest.raises(ValueError, match="query engine"):
         Explorer(workspace, query_engine="gpu")
 

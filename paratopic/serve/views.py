@@ -265,9 +265,8 @@ class Explorer:
 
     @functools.lru_cache(maxsize=QUERY_CACHE)  # noqa: B019 - as sources(); a query asked again (a page, a filter) is not embedded again
     def _query_vector(self, q: str) -> np.ndarray:
-        """The query's vector, ``(1, dim)``: what :meth:`embed.ParagraphIndex.search` embeds, from the index's own
-        embedder (:func:`query_vectors`)."""
-        return query_vectors(self.index.embedder, [q], self.query_engine)
+        """The query's vector, ``(1, dim)`` (:func:`query_vectors`)."""
+        return query_vectors(self.index, [q], self.query_engine)
 
     def similar(self, paragraph_id: str, k: int = 10, other_documents: bool = True) -> dict[str, Any]:
         check_k(k)
